@@ -1,0 +1,266 @@
+"""Booking request bodies of cal-api-version 2024-08-13: strict validation with Cal.com's messages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from proxy.calcom.errors import BadRequest
+from proxy.calcom.timefmt import is_valid_zone, parse_instant
+from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
+
+BODY_REQUIRED = "Body is required"
+BODY_NOT_OBJECT = "Body should be an object"
+NO_CONTACT = "Attendee must have at least one contact method (email or phone number)"
+NO_EVENT_TYPE = "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug must be provided"
+METADATA_LIMITS = (
+    "Metadata must have at most 50 keys, each key up to 40 characters, "
+    "and string values up to 500 characters."
+)
+CREATE_FIELDS = (
+    "start",
+    "attendee",
+    "bookingFieldsResponses",
+    "eventTypeId",
+    "eventTypeSlug",
+    "username",
+    "teamSlug",
+    "organizationSlug",
+    "guests",
+    "meetingUrl",
+    "location",
+    "metadata",
+    "lengthInMinutes",
+    "routing",
+    "emailVerificationCode",
+)
+ATTENDEE_FIELDS = ("name", "email", "timeZone", "phoneNumber", "language")
+RESCHEDULE_FIELDS = ("start", "rescheduledBy", "reschedulingReason", "emailVerificationCode", "seatUid")
+CANCEL_FIELDS = ("cancellationReason", "cancelSubsequentBookings", "seatUid")
+LOCATION_TYPES = frozenset(
+    {"address", "attendeeAddress", "attendeeDefined", "attendeePhone", "integration", "link", "phone"}
+    | {"organizersDefaultApp"}
+)
+LANGUAGES = frozenset(
+    "ar ca de es eu he id ja lv pl ro sr th vi az cs el es-419 fi hr it km nl pt ru sv tr zh-CN bg "
+    "da en et fr hu iw ko no pt-BR sk ta uk zh-TW bn".split()
+)
+_EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+_PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """The booking attendee."""
+
+    name: str
+    time_zone: str
+    email: str | None
+    phone_number: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class CreateBooking:
+    """A validated CreateBookingInput_2024_08_13; `start` is an aware UTC datetime."""
+
+    start: datetime
+    attendee: Attendee
+    event_type_id: int | None
+    event_type_slug: str | None
+    username: str | None
+    team_slug: str | None
+    organization_slug: str | None
+    guests: tuple[str, ...]
+    metadata: dict[str, Any]
+    length_in_minutes: int | None
+    location: str | dict[str, Any] | None
+    booking_fields_responses: dict[str, Any]
+    email_verification_code: str | None
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """A validated RescheduleBookingInput_2024_08_13."""
+
+    start: datetime
+    rescheduled_by: str | None
+    rescheduling_reason: str | None
+    seat_uid: str | None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """A validated CancelBookingInput_2024_08_13."""
+
+    cancellation_reason: str | None
+    cancel_subsequent_bookings: bool
+    seat_uid: str | None
+
+
+def _require_object(body: object, *, required: bool = True) -> dict[str, Any]:
+    if body is None:
+        if required:
+            raise BadRequest(BODY_REQUIRED)
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest(BODY_NOT_OBJECT)
+    return body
+
+
+def _check_string(body: dict[str, Any], name: str, errors: list[FieldError]) -> None:
+    if name in body and not isinstance(body[name], str):
+        errors.append(FieldError(name, (f"{name} must be a string",)))
+
+
+def _check_start(body: dict[str, Any], errors: list[FieldError]) -> None:
+    value = body.get("start")
+    try:
+        if not isinstance(value, str):
+            raise ValueError("start is not a string")
+        parse_instant(value)
+    except ValueError:
+        errors.append(FieldError("start", ("start must be a valid ISO 8601 date string",)))
+
+
+def _attendee_errors(value: object) -> list[FieldError]:
+    if not isinstance(value, dict):
+        return [FieldError("attendee", ("nested property attendee must be either object or array",))]
+    children = unknown_properties(value, ATTENDEE_FIELDS)
+    if not isinstance(value.get("name"), str):
+        children.append(FieldError("name", ("name must be a string",)))
+    zone_name = value.get("timeZone")
+    if not isinstance(zone_name, str) or not is_valid_zone(zone_name):
+        children.append(FieldError("timeZone", ("timeZone must be a valid IANA time-zone",)))
+    email = value.get("email")
+    if email is not None and not (isinstance(email, str) and _EMAIL_RE.match(email)):
+        children.append(FieldError("email", ("email must be an email",)))
+    phone = value.get("phoneNumber")
+    if phone is not None and not (isinstance(phone, str) and _PHONE_RE.match(phone)):
+        children.append(FieldError("phoneNumber", ("phoneNumber must be a valid phone number",)))
+    language = value.get("language")
+    if language is not None and language not in LANGUAGES:
+        children.append(
+            FieldError(
+                "language", (f"language must be one of the following values: {', '.join(sorted(LANGUAGES))}",)
+            )
+        )
+    return [FieldError("attendee", (), tuple(children))] if children else []
+
+
+def _metadata_ok(value: object) -> bool:
+    if not isinstance(value, dict) or len(value) > 50:
+        return False
+    for key, item in value.items():
+        if len(key) > 40 or (isinstance(item, str) and len(item) > 500):
+            return False
+    return True
+
+
+def _guests_ok(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(g, str) and _EMAIL_RE.match(g) for g in value)
+
+
+def _location_ok(value: object) -> bool:
+    if isinstance(value, str):
+        return True
+    return isinstance(value, dict) and value.get("type") in LOCATION_TYPES
+
+
+def _create_field_errors(body: dict[str, Any]) -> list[FieldError]:
+    errors = unknown_properties(body, CREATE_FIELDS)
+    _check_start(body, errors)
+    errors.extend(_attendee_errors(body.get("attendee")))
+    for name in ("eventTypeId", "lengthInMinutes"):
+        if name in body and not is_int(body[name]):
+            errors.append(FieldError(name, (f"{name} must be an integer number",)))
+    for name in (
+        "eventTypeSlug",
+        "username",
+        "teamSlug",
+        "organizationSlug",
+        "meetingUrl",
+        "emailVerificationCode",
+    ):
+        _check_string(body, name, errors)
+    if "guests" in body and not _guests_ok(body["guests"]):
+        errors.append(FieldError("guests", ("each value in guests must be an email",)))
+    if "metadata" in body and not _metadata_ok(body["metadata"]):
+        errors.append(FieldError("metadata", (METADATA_LIMITS,)))
+    if "location" in body and not _location_ok(body["location"]):
+        errors.append(FieldError("location", ("location must be one of the event type locations",)))
+    for name in ("bookingFieldsResponses", "routing"):
+        if name in body and not isinstance(body[name], dict):
+            errors.append(FieldError(name, (f"{name} must be an object",)))
+    return errors
+
+
+def parse_create_booking(body: object) -> CreateBooking:
+    """Validate a POST /v2/bookings body as CreateBookingInputPipe does; BadRequest on any problem."""
+    data = _require_object(body)
+    raise_if_errors(_create_field_errors(data))
+    attendee = data["attendee"]
+    if not attendee.get("email") and not attendee.get("phoneNumber"):
+        raise BadRequest(NO_CONTACT)
+    event_type_id = data.get("eventTypeId")
+    slug = data.get("eventTypeSlug")
+    if event_type_id is None and not (slug and (data.get("username") or data.get("teamSlug"))):
+        raise BadRequest(NO_EVENT_TYPE)
+    length = data.get("lengthInMinutes")
+    return CreateBooking(
+        start=parse_instant(data["start"]),
+        attendee=Attendee(
+            name=attendee["name"],
+            time_zone=attendee["timeZone"],
+            email=attendee.get("email"),
+            phone_number=attendee.get("phoneNumber"),
+            language=attendee.get("language", "en"),
+        ),
+        event_type_id=None if event_type_id is None else int(event_type_id),
+        event_type_slug=slug,
+        username=data.get("username"),
+        team_slug=data.get("teamSlug"),
+        organization_slug=data.get("organizationSlug"),
+        guests=tuple(data.get("guests", ())),
+        metadata=dict(data.get("metadata", {})),
+        length_in_minutes=None if length is None else int(length),
+        location=data.get("location", data.get("meetingUrl")),
+        booking_fields_responses=dict(data.get("bookingFieldsResponses", {})),
+        email_verification_code=data.get("emailVerificationCode"),
+    )
+
+
+def parse_reschedule(body: object) -> Reschedule:
+    """Validate a POST /v2/bookings/{uid}/reschedule body."""
+    data = _require_object(body)
+    errors = unknown_properties(data, RESCHEDULE_FIELDS)
+    _check_start(data, errors)
+    for name in ("rescheduledBy", "reschedulingReason", "emailVerificationCode", "seatUid"):
+        _check_string(data, name, errors)
+    raise_if_errors(errors)
+    return Reschedule(
+        start=parse_instant(data["start"]),
+        rescheduled_by=data.get("rescheduledBy"),
+        rescheduling_reason=data.get("reschedulingReason"),
+        seat_uid=data.get("seatUid"),
+    )
+
+
+def parse_cancel(body: object) -> Cancel:
+    """Validate a POST /v2/bookings/{uid}/cancel body; an empty body is allowed."""
+    data = _require_object(body, required=False)
+    errors = unknown_properties(data, CANCEL_FIELDS)
+    for name in ("cancellationReason", "seatUid"):
+        _check_string(data, name, errors)
+    if "cancelSubsequentBookings" in data and not isinstance(data["cancelSubsequentBookings"], bool):
+        errors.append(
+            FieldError("cancelSubsequentBookings", ("cancelSubsequentBookings must be a boolean value",))
+        )
+    raise_if_errors(errors)
+    return Cancel(
+        cancellation_reason=data.get("cancellationReason"),
+        cancel_subsequent_bookings=bool(data.get("cancelSubsequentBookings", False)),
+        seat_uid=data.get("seatUid"),
+    )
