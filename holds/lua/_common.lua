@@ -1,0 +1,113 @@
+-- Shared prelude: holds/scripts.py prepends this file to every operation script.
+-- KEYS (every script): 1 holds hash (uid -> record), 2 by-start zset, 3 by-expiry zset,
+--                      4 owner index (lex zset of owner NUL uid), 5 meta hash (maxlen, seq, fence)
+-- ARGV[1] is always now_ms, computed by the caller's clock (scripts never read the server clock).
+-- Reply codes: 0 ok, 1 conflict, 2 not found, 3 not owned, 4 stale fence, 5 committing, 6 uid taken.
+local H, S, X, O, M = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local NOW = tonumber(ARGV[1])
+local PRUNE_BATCH = 32
+
+local function fmt(n)
+  return string.format('%d', n)
+end
+
+-- Record: state|start|end|expires|created|fence|seq|owner (mirrors holds/records.py).
+local function parse(raw)
+  local st, a, b, e, c, f, q, owner = string.match(raw, '^(%a)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(.*)$')
+  return {state = st, start = tonumber(a), stop = tonumber(b), exp = tonumber(e), created = tonumber(c),
+          fence = tonumber(f), seq = tonumber(q), owner = owner}
+end
+
+local function encode(r)
+  return table.concat({r.state, fmt(r.start), fmt(r.stop), fmt(r.exp), fmt(r.created), fmt(r.fence),
+                       fmt(r.seq), r.owner}, '|')
+end
+
+local function drop(uid, r)
+  redis.call('HDEL', H, uid)
+  redis.call('ZREM', S, uid)
+  redis.call('ZREM', X, uid)
+  if r and r.owner ~= '' then
+    redis.call('ZREM', O, r.owner .. '\0' .. uid)
+  end
+end
+
+local function save(uid, r)
+  redis.call('HSET', H, uid, encode(r))
+  redis.call('ZADD', S, r.start, uid)
+  redis.call('ZADD', X, r.exp, uid)
+  -- Booked markers count toward nobody's cap, so they never sit in the owner index.
+  if r.state == 'b' then
+    if r.owner ~= '' then redis.call('ZREM', O, r.owner .. '\0' .. uid) end
+  else
+    redis.call('ZADD', O, 0, r.owner .. '\0' .. uid)
+  end
+end
+
+-- The live record of uid, or nil. An expired record is dropped here: expiry is decided by NOW,
+-- not by whether Redis has evicted the key yet.
+local function load(uid)
+  local raw = redis.call('HGET', H, uid)
+  if not raw then
+    return nil
+  end
+  local r = parse(raw)
+  if r.exp <= NOW then
+    drop(uid, r)
+    return nil
+  end
+  return r
+end
+
+-- Drop a bounded batch of expired holds, oldest expiry first, so indexes never need a scan.
+local function prune()
+  local ids = redis.call('ZRANGEBYSCORE', X, '-inf', NOW, 'LIMIT', 0, PRUNE_BATCH)
+  for _, uid in ipairs(ids) do
+    local raw = redis.call('HGET', H, uid)
+    if raw then
+      drop(uid, parse(raw))
+    else
+      drop(uid, nil)
+    end
+  end
+end
+
+-- Live records overlapping [lo, hi). maxlen bounds how far before lo an overlapping hold can start,
+-- so this reads a window of the by-start index instead of all of it.
+local function overlapping(lo, hi)
+  local maxlen = tonumber(redis.call('HGET', M, 'maxlen') or '0')
+  local ids = redis.call('ZRANGEBYSCORE', S, fmt(lo - maxlen), '(' .. fmt(hi))
+  local found = {}
+  for _, uid in ipairs(ids) do
+    local r = load(uid)
+    if r and r.stop > lo then
+      found[#found + 1] = {uid, r}
+    end
+  end
+  return found
+end
+
+local function note_length(r)
+  local maxlen = tonumber(redis.call('HGET', M, 'maxlen') or '0')
+  if r.stop - r.start > maxlen then
+    redis.call('HSET', M, 'maxlen', fmt(r.stop - r.start))
+  end
+end
+
+-- Keep every key of the resource alive exactly as long as its latest expiry, so an idle resource
+-- vanishes by itself and no key outlives the holds it describes.
+local function touch()
+  local last = redis.call('ZRANGE', X, -1, -1, 'WITHSCORES')
+  if #last == 0 then
+    return
+  end
+  local ttl = math.max(1, tonumber(last[2]) - NOW)
+  for i = 1, 5 do
+    redis.call('PEXPIRE', KEYS[i], fmt(ttl))
+  end
+end
+
+local function ok_hold(uid, r)
+  return {0, uid, encode(r)}
+end
+

@@ -1,0 +1,22 @@
+-- begin_commit: move a hold to committing, extend it by the commit budget, issue a new fence.
+-- KEYS: 1 holds, 2 by-start, 3 by-expiry, 4 by-owner, 5 meta (see _common.lua)
+-- ARGV: 1 now_ms, 2 uid, 3 owner, 4 budget_ms
+-- returns {0, uid, record} (record carries the fence) | {2} not found | {3} not owned
+-- A hold already committing gets a fresh fence, which makes the earlier attempt's ticket stale.
+local uid, owner, budget = ARGV[2], ARGV[3], tonumber(ARGV[4])
+prune()
+local r = load(uid)
+if not r or r.state == 'b' then
+  touch()
+  return {2}
+end
+if r.owner ~= owner then return {3} end
+-- The counter is seeded from the clock whenever it is (re)created, so fences keep increasing even
+-- after an idle resource's keys have expired and been recreated.
+redis.call('HSETNX', M, 'fence', fmt(NOW))
+r.fence = redis.call('HINCRBY', M, 'fence', 1)
+r.state = 'c'
+r.exp = NOW + budget
+save(uid, r)
+touch()
+return ok_hold(uid, r)

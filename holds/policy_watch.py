@@ -1,0 +1,70 @@
+"""PolicyWatcher: an in-process copy of the shared TTL policy, refreshed by pub/sub.
+
+Why not read the policy inside the acquire script: the policy key lives in another hash slot than a
+resource's keys, and acquire must stay one round trip. So each HoldStore keeps a copy. The first
+use loads it; a background task then subscribes to the change channel and reloads on every message,
+and also every ``recheck_s`` seconds in case a message was lost (pub/sub is at-most-once, e.g.
+across a reconnect). Subscribing happens before the reload, so a change cannot slip in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from redis.exceptions import RedisError
+
+from holds.errors import HoldStoreUnavailable
+from holds.models import TtlPolicy
+from holds.policy import PolicyStore
+
+logger = logging.getLogger(__name__)
+
+
+class PolicyWatcher:
+    """Keep the latest policy of a PolicyStore in memory without a round trip per read."""
+
+    def __init__(self, store: PolicyStore, *, recheck_s: float = 5.0, retry_s: float = 1.0) -> None:
+        self._store = store
+        self._recheck_s = recheck_s
+        self._retry_s = retry_s
+        self._policy: TtlPolicy | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._start_lock = asyncio.Lock()
+
+    async def current(self) -> TtlPolicy:
+        """The latest known policy; the first call loads it and starts listening for changes."""
+        if self._policy is None:
+            async with self._start_lock:
+                if self._policy is None:
+                    self._policy = await self._store.load()
+                    self._task = asyncio.create_task(self._listen(), name="holds-policy-watch")
+        return self._policy
+
+    async def aclose(self) -> None:
+        """Stop listening."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except (RedisError, HoldStoreUnavailable) as exc:
+                logger.warning("policy watch lost its connection, retrying: %s", exc)
+                await asyncio.sleep(self._retry_s)
+
+    async def _follow(self) -> None:
+        pubsub = self._store.redis.pubsub()
+        try:
+            await pubsub.subscribe(self._store.channel)
+            while True:
+                self._policy = await self._store.load()
+                # A message or the recheck timeout both lead to a reload; the payload is not trusted.
+                await pubsub.get_message(ignore_subscribe_messages=True, timeout=self._recheck_s)
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]

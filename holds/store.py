@@ -1,0 +1,219 @@
+"""HoldStore: the async hold API over Redis; every operation is one script call, i.e. one round trip."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from holds import keys, logic
+from holds.errors import InvalidHold, redis_errors
+from holds.models import DEFAULT_POLICY, CommitTicket, Hold, TtlPolicy
+from holds.policy import PolicyStore
+from holds.policy_watch import PolicyWatcher
+from holds.records import decode_record
+from holds.scripts import CallContext, Scripts, decode_reply
+
+
+def new_uid() -> str:
+    """A fresh random hold uid (16 hex characters)."""
+    return secrets.token_hex(8)
+
+
+class HoldStore:
+    """Interval holds on resources, with owner checks, a per-owner cap, commits and booked markers.
+
+    ``now`` always comes from the injected ``clock`` (seconds, like time.time) and is passed to the
+    scripts, so a hold whose expiry has passed is absent even before Redis evicts its keys.
+    Use ``async with HoldStore(...)`` or call ``aclose()`` when the policy comes from a PolicyStore.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str = "calproxy",
+        clock: Callable[[], float] = time.time,
+        max_per_owner: int = 3,
+        policy: PolicyStore | TtlPolicy | None = None,
+    ) -> None:
+        keys.check_prefix(prefix)
+        if not isinstance(max_per_owner, int) or max_per_owner < 1:
+            raise InvalidHold(f"max_per_owner must be >= 1, got {max_per_owner!r}")
+        self._redis = redis
+        self._prefix = prefix
+        self._clock = clock
+        self._max_per_owner = max_per_owner
+        self._scripts = Scripts.register(redis)
+        self._fixed_policy = policy if isinstance(policy, TtlPolicy) else None
+        self._watcher = PolicyWatcher(policy) if isinstance(policy, PolicyStore) else None
+        if policy is None:
+            self._fixed_policy = DEFAULT_POLICY
+
+    async def __aenter__(self) -> HoldStore:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the policy listener, if any; the Redis client stays open (the caller owns it)."""
+        if self._watcher is not None:
+            await self._watcher.aclose()
+
+    async def policy(self) -> TtlPolicy:
+        """The TTL policy in force (a local copy; no round trip after the first call)."""
+        if self._watcher is not None:
+            return await self._watcher.current()
+        assert self._fixed_policy is not None
+        return self._fixed_policy
+
+    async def acquire(
+        self,
+        resource: str,
+        start_ms: int,
+        end_ms: int,
+        owner: str,
+        *,
+        ttl_ms: int | None = None,
+        uid: str | None = None,
+    ) -> Hold:
+        """Hold [start_ms, end_ms) for owner; re-acquiring the same interval refreshes it and keeps its uid.
+
+        ``uid`` lets the caller choose the new hold's uid (e.g. when the uid doubles as the owner token).
+        Raises HoldConflict (with the blocker's expiry, never its owner) on overlap with another owner's
+        live hold or with any booked marker.
+        """
+        logic.check_resource(resource)
+        logic.check_interval(resource, start_ms, end_ms)
+        logic.check_owner(resource, owner)
+        uid = new_uid() if uid is None else uid
+        logic.check_uid(resource, uid)
+        ttl = await self._ttl(resource, ttl_ms)
+        args = [uid, owner, start_ms, end_ms, ttl, self._max_per_owner]
+        ctx = CallContext(resource, uid, start_ms=start_ms, end_ms=end_ms)
+        return (await self._run("acquire_hold", ctx, args))[0]
+
+    async def extend(self, resource: str, uid: str, owner: str, *, ttl_ms: int | None = None) -> Hold:
+        """Set a held hold's expiry to now + ttl; HoldCommitting while it is being committed."""
+        self._check_ref(resource, uid, owner)
+        ttl = await self._ttl(resource, ttl_ms)
+        return (await self._run("extend_hold", CallContext(resource, uid), [uid, owner, ttl]))[0]
+
+    async def release(self, resource: str, uid: str, owner: str) -> None:
+        """Delete a held or committing hold of owner."""
+        self._check_ref(resource, uid, owner)
+        await self._run("release_hold", CallContext(resource, uid), [uid, owner])
+
+    async def begin_commit(self, resource: str, uid: str, owner: str, *, budget_ms: int) -> CommitTicket:
+        """Move the hold to committing until now + budget_ms (not clamped) and issue a new fence."""
+        self._check_ref(resource, uid, owner)
+        logic.check_positive(resource, "budget_ms", budget_ms)
+        ctx = CallContext(resource, uid)
+        hold = (await self._run("begin_commit", ctx, [uid, owner, budget_ms]))[0]
+        return CommitTicket(hold=hold, fence=hold.fence)
+
+    async def finish_commit(
+        self, resource: str, uid: str, owner: str, fence: int, *, booked_ttl_ms: int
+    ) -> None:
+        """Replace the committing hold by a booked marker (same uid) living booked_ttl_ms; idempotent."""
+        self._check_ref(resource, uid, owner)
+        logic.check_positive(resource, "booked_ttl_ms", booked_ttl_ms)
+        ctx = CallContext(resource, uid, fence=fence)
+        await self._run("finish_commit", ctx, [uid, owner, fence, booked_ttl_ms])
+
+    async def abort_commit(
+        self, resource: str, uid: str, owner: str, fence: int, *, ttl_ms: int | None = None
+    ) -> Hold:
+        """Move the committing hold back to held, expiring now + ttl."""
+        self._check_ref(resource, uid, owner)
+        ttl = await self._ttl(resource, ttl_ms)
+        ctx = CallContext(resource, uid, fence=fence)
+        return (await self._run("abort_commit", ctx, [uid, owner, fence, ttl]))[0]
+
+    async def mark_booked(
+        self, resource: str, start_ms: int, end_ms: int, *, ttl_ms: int, uid: str | None = None
+    ) -> Hold:
+        """Place a booked marker that blocks every owner (e.g. a booking made outside a hold)."""
+        logic.check_resource(resource)
+        logic.check_interval(resource, start_ms, end_ms)
+        logic.check_positive(resource, "ttl_ms", ttl_ms)
+        uid = new_uid() if uid is None else uid
+        logic.check_uid(resource, uid)
+        ctx = CallContext(resource, uid, start_ms=start_ms, end_ms=end_ms)
+        return (await self._run("mark_booked", ctx, [uid, start_ms, end_ms, ttl_ms]))[0]
+
+    async def live(self, resource: str, window_start_ms: int, window_end_ms: int) -> list[Hold]:
+        """Live holds and booked markers overlapping the window, sorted by start.
+
+        The result carries owners so the caller can keep a caller's own holds visible; never show
+        another caller's owner token to anyone.
+        """
+        logic.check_resource(resource)
+        logic.check_interval(resource, window_start_ms, window_end_ms)
+        ctx = CallContext(resource)
+        holds = await self._run("live_holds", ctx, [window_start_ms, window_end_ms])
+        return sorted(holds, key=lambda h: (h.start_ms, h.end_ms, h.uid))
+
+    async def get(self, resource: str, uid: str) -> Hold | None:
+        """The live hold or booked marker with this uid, or None."""
+        logic.check_resource(resource)
+        logic.check_uid(resource, uid)
+        with redis_errors("get", resource=resource):
+            raw = await self._redis.hget(keys.resource_keys(self._prefix, resource).holds, uid)
+        if raw is None:
+            return None
+        hold = decode_record(resource, uid, raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+        return hold if hold.expires_at_ms > self._now() else None
+
+    async def force_release(self, resource: str, uid: str) -> bool:
+        """Operator action: remove a hold or booked marker regardless of owner; True if one was live."""
+        logic.check_resource(resource)
+        logic.check_uid(resource, uid)
+        ctx = CallContext(resource, uid)
+        reply = await self._call("force_release", ctx, [uid])
+        decode_reply(reply, ctx)
+        return bool(int(reply[1]))
+
+    async def resources(self) -> AsyncIterator[str]:
+        """Operator listing of resources that have holds or markers in Redis (SCAN; never in the hot path)."""
+        seen: set[str] = set()
+        with redis_errors("resources"):
+            async for key in self._redis.scan_iter(match=keys.holds_key_pattern(self._prefix), count=500):
+                text = key.decode("utf-8") if isinstance(key, bytes) else str(key)
+                resource = keys.resource_from_holds_key(self._prefix, text)
+                if resource is not None and resource not in seen:
+                    seen.add(resource)
+                    yield resource
+
+    def _now(self) -> int:
+        return logic.now_ms(self._clock)
+
+    def _keys(self, resource: str) -> list[str]:
+        return keys.resource_keys(self._prefix, resource).as_list()
+
+    def _check_ref(self, resource: str, uid: str, owner: str) -> None:
+        logic.check_resource(resource)
+        logic.check_uid(resource, uid)
+        logic.check_owner(resource, owner)
+
+    async def _ttl(self, resource: str, requested_ms: int | None) -> int:
+        if requested_ms is not None:
+            logic.check_positive(resource, "ttl_ms", requested_ms)
+        return (await self.policy()).ttl_for(resource, requested_ms)
+
+    async def _run(self, op: str, ctx: CallContext, args: Sequence[Any]) -> list[Hold]:
+        return decode_reply(await self._call(op, ctx, args), ctx)
+
+    async def _call(self, op: str, ctx: CallContext, args: Sequence[Any]) -> Any:
+        """The one place scripts are called: one EVALSHA with now prepended, redis errors wrapped."""
+        script: AsyncScript = getattr(self._scripts, op)
+        with redis_errors(op, resource=ctx.resource):
+            return await script(keys=self._keys(ctx.resource), args=[self._now(), *args])
