@@ -1,0 +1,84 @@
+"""Start and stop a throwaway redis-server on a free loopback port (used by tests and benchmarks)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+
+def redis_server_binary() -> str | None:
+    """Path of the redis-server binary, or None when it is not installed."""
+    return shutil.which("redis-server")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class RedisServer:
+    """A redis-server child process without persistence; stop() ends it by its PID."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: tempfile.TemporaryDirectory[str] = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        """redis:// URL of the server."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        """PID of the server process."""
+        return self.process.pid
+
+    def stop(self) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after 5 s) and remove its directory."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.workdir.cleanup()
+
+
+def start_redis_server(*extra_args: str, attempts: int = 3, ready_timeout_s: float = 10.0) -> RedisServer:
+    """Start redis-server on a free 127.0.0.1 port and wait until it answers PING."""
+    binary = redis_server_binary()
+    if binary is None:
+        raise RuntimeError("redis-server is not installed")
+    last_error = "not started"
+    for _ in range(attempts):
+        # The port is free when probed but may be taken before the server binds it; retry then.
+        port = _free_port()
+        workdir = tempfile.TemporaryDirectory(prefix="redis-test-")
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args += ["--dir", workdir.name, *extra_args]
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = RedisServer(port=port, process=process, workdir=workdir)
+        deadline = time.monotonic() + ready_timeout_s
+        while time.monotonic() < deadline and process.poll() is None:
+            if _ping(port):
+                return server
+            time.sleep(0.02)
+        last_error = f"exit code {process.poll()}"
+        server.stop()
+    raise RuntimeError(f"redis-server did not start: {last_error}")
