@@ -21,8 +21,11 @@ def clamp_ttl(ttl_ms: int, min_ms: int, max_ms: int) -> int:
 
 
 def now_ms(clock: Callable[[], float]) -> int:
-    """Milliseconds since the epoch according to a clock that returns seconds (like time.time)."""
-    return int(clock() * 1000)
+    """Milliseconds since the epoch according to a clock that returns seconds (like time.time).
+
+    Rounded, not truncated: 1000.001 s is 1000000.9999999999 ms in binary floating point.
+    """
+    return round(clock() * 1000)
 
 
 def check_resource(resource: str) -> None:

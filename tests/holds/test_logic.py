@@ -108,8 +108,9 @@ def test_record_is_compact():
     assert encode_record(hold, 7) == "h|1|2|3|4|0|7|call-123"
 
 
-def test_now_ms_truncates_seconds_to_milliseconds():
-    assert now_ms(lambda: 1.2345) == 1234
+def test_now_ms_rounds_seconds_to_whole_milliseconds():
+    assert now_ms(lambda: 1.2346) == 1235
+    assert all(now_ms(lambda t=t: t / 1000) == t for t in range(1_000_000, 1_002_000))
 
 
 @pytest.mark.parametrize(
