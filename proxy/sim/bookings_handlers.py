@@ -1,0 +1,146 @@
+"""Booking endpoints of cal-api-version 2024-08-13."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.calcom.bookings import parse_cancel, parse_create_booking, parse_reschedule
+from proxy.calcom.errors import BadRequest, NotFound
+from proxy.calcom.jsonwire import json_response
+from proxy.calcom.versions import BOOKING_VERSIONS, HEADER, request_version
+from proxy.sim import booking_query
+from proxy.sim.appkeys import STATE
+from proxy.sim.calendar import event_type
+from proxy.sim.commit import BookingRequest, attendee_record, commit, location_text
+from proxy.sim.output import booking_output
+from proxy.sim.requests import read_json, require_user
+from proxy.sim.seed import EventTypeDef
+from proxy.sim.state import Booking, SimState
+
+# Without the header Cal.com routes to its 2024-04-15 bookings controller, whose body format the
+# simulator does not implement; it answers a Cal.com-shaped 400 that says what to send instead.
+OLD_VERSION = (
+    f"The simulator implements bookings for {HEADER} 2024-08-13 only; "
+    f"send the header '{HEADER}: 2024-08-13' (without it Cal.com uses the 2024-04-15 body format)."
+)
+
+
+def _require_booking_version(request: web.Request) -> None:
+    if request_version(request.headers) not in BOOKING_VERSIONS:
+        raise BadRequest(OLD_VERSION)
+
+
+def _booking(state: SimState, uid: str) -> Booking:
+    found = state.bookings.get(uid)
+    if found is None:
+        raise NotFound(f"Booking with uid={uid} was not found in the database")
+    return found
+
+
+def _resolve_event_type(
+    state: SimState, event_type_id: int | None, slug: str | None, username: str | None
+) -> EventTypeDef:
+    if event_type_id is not None:
+        return event_type(state, event_type_id)
+    for et in state.seed.event_types.values():
+        if et.slug == slug and state.seed.host_of(et).username == username:
+            return et
+    raise NotFound(f"Event type with slug {slug} belonging to user {username} not found")
+
+
+async def create_booking(request: web.Request) -> web.Response:
+    """POST /v2/bookings: 201 with the created BookingOutput_2024_08_13."""
+    _require_booking_version(request)
+    state = request.app[STATE]
+    body = parse_create_booking(await read_json(request))
+    et = _resolve_event_type(state, body.event_type_id, body.event_type_slug, body.username)
+    booking = await commit(
+        state,
+        BookingRequest(
+            event_type=et,
+            start=body.start,
+            length_in_minutes=body.length_in_minutes,
+            attendee=attendee_record(body.attendee),
+            metadata=body.metadata,
+            guests=body.guests,
+            location=location_text(body.location) if body.location is not None else None,
+            booking_fields_responses=body.booking_fields_responses,
+        ),
+    )
+    return json_response({"status": "success", "data": booking_output(state, booking)}, status=201)
+
+
+async def list_bookings(request: web.Request) -> web.Response:
+    """GET /v2/bookings: the key owner's bookings, filtered and paginated (auth required)."""
+    _require_booking_version(request)
+    user_id = require_user(request)
+    state = request.app[STATE]
+    booking_query.validate(request.query)
+    own = [b for b in state.bookings.values() if b.host_id == user_id]
+    page, pagination = booking_query.select(own, request.query, state.now())
+    data = [booking_output(state, b) for b in page]
+    return json_response({"status": "success", "data": data, "pagination": pagination})
+
+
+async def get_booking(request: web.Request) -> web.Response:
+    """GET /v2/bookings/{uid}."""
+    _require_booking_version(request)
+    state = request.app[STATE]
+    booking = _booking(state, request.match_info["uid"])
+    return json_response({"status": "success", "data": booking_output(state, booking)})
+
+
+async def cancel_booking(request: web.Request) -> web.Response:
+    """POST /v2/bookings/{uid}/cancel: 200 with the cancelled booking."""
+    _require_booking_version(request)
+    state = request.app[STATE]
+    uid = request.match_info["uid"]
+    booking = _booking(state, uid)
+    body = parse_cancel(await read_json(request))
+    if booking.status == "cancelled":
+        raise BadRequest(
+            f"Can't cancel booking with uid={uid} because it has been cancelled already. "
+            "Please provide uid of a booking that is not cancelled."
+        )
+    booking.status = "cancelled"
+    booking.cancellation_reason = body.cancellation_reason
+    booking.updated_at = state.now()
+    return json_response({"status": "success", "data": booking_output(state, booking)})
+
+
+async def reschedule_booking(request: web.Request) -> web.Response:
+    """POST /v2/bookings/{uid}/reschedule: 201 with the new booking; the old one is cancelled."""
+    _require_booking_version(request)
+    state = request.app[STATE]
+    uid = request.match_info["uid"]
+    old = _booking(state, uid)
+    body = parse_reschedule(await read_json(request))
+    if old.status == "cancelled":
+        if old.rescheduled_to_uid:
+            raise BadRequest(
+                f"Can't reschedule booking with uid={uid} because it has been cancelled and rescheduled "
+                f"already to booking with uid={old.rescheduled_to_uid}. You can reschedule booking with "
+                f"uid={old.rescheduled_to_uid}."
+            )
+        raise BadRequest(
+            f"Can't reschedule booking with uid={uid} because it has been cancelled. "
+            "Please provide uid of a booking that is not cancelled."
+        )
+    length = int((old.end - old.start).total_seconds() // 60)
+    booking = await commit(
+        state,
+        BookingRequest(
+            event_type=state.seed.event_types[old.event_type_id],
+            start=body.start,
+            length_in_minutes=length,
+            attendee=old.attendee,
+            metadata=old.metadata,
+            guests=tuple(old.guests),
+            location=old.location,
+            booking_fields_responses=old.booking_fields_responses,
+            rescheduled_from=old,
+            rescheduling_reason=body.rescheduling_reason,
+            rescheduled_by_email=body.rescheduled_by,
+        ),
+    )
+    return json_response({"status": "success", "data": booking_output(state, booking)}, status=201)

@@ -1,0 +1,37 @@
+"""SimConfig: everything that shapes one simulator instance."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from proxy.sim.faults import FaultRates
+from proxy.sim.seed import Seed, load_seed
+
+DEFAULT_RATE_LIMIT = 120
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SimConfig:
+    """Simulator settings; `now` and `monotonic` are injectable clocks for tests."""
+
+    seed: Seed = field(default_factory=load_seed)
+    race_window_ms: int = 0
+    latency_ms: int = 0
+    faults: FaultRates = field(default_factory=FaultRates)
+    fault_seed: int | None = None
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_limit_window_s: float = 60.0
+    # Cal.com's idempotencyKey guard (exact same start, end and host while ACCEPTED -> bare 409). Off by
+    # default so concurrent identical bookings can both succeed, as reported in Cal.com issue #13397.
+    idempotency_guard: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    now: Callable[[], datetime] = _utc_now
+    monotonic: Callable[[], float] = time.monotonic

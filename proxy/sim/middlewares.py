@@ -1,0 +1,79 @@
+"""Simulator middlewares: request id, stats, Cal.com's throttler guard, and injected latency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from aiohttp import web
+
+from proxy.calcom.errors import CalcomError, Handler, TooManyRequests, error_response
+from proxy.sim.appkeys import STATE
+from proxy.sim.requests import CALLER, identify
+
+logger = logging.getLogger(__name__)
+CONTROL_PREFIX = "/_sim/"
+
+
+def _is_calcom(request: web.Request) -> bool:
+    return request.path == "/v2" or request.path.startswith("/v2/")
+
+
+def endpoint_key(request: web.Request) -> str:
+    """`METHOD /route/{template}` for stats (uids do not explode the table)."""
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else "<unmatched>"
+    return f"{request.method} {template}"
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Set `X-Request-Id` on every response, as Cal.com's interceptor does."""
+    response = await handler(request)
+    response.headers["X-Request-Id"] = str(uuid.uuid4())
+    return response
+
+
+@web.middleware
+async def stats_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count requests by endpoint and status; control endpoints in their own table; log one line each."""
+    state = request.app[STATE]
+    response = await handler(request)
+    key = endpoint_key(request)
+    table = state.stats.control if request.path.startswith(CONTROL_PREFIX) else state.stats.requests
+    table[(key, response.status)] += 1
+    if response.status == 429:
+        state.stats.rate_limited += 1
+    logger.info("sim_request method=%s path=%s status=%s", request.method, request.path, response.status)
+    return response
+
+
+@web.middleware
+async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Cal.com's CustomThrottlerGuard for /v2: resolve the caller, count the hit, set X-RateLimit headers."""
+    if not _is_calcom(request):
+        return await handler(request)
+    state = request.app[STATE]
+    try:
+        who = identify(request, state)
+    except CalcomError as error:
+        return error_response(error, request.path_qs)
+    request[CALLER] = who
+    decision = state.limiter.hit(who.tracker)
+    if decision is not None and not decision.allowed:
+        response: web.StreamResponse = error_response(TooManyRequests(), request.path_qs)
+    else:
+        response = await handler(request)
+    if decision is not None:
+        response.headers.update(decision.headers())
+    return response
+
+
+@web.middleware
+async def latency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Delay every Cal.com request by the configured latency."""
+    latency_ms = request.app[STATE].latency_ms
+    if latency_ms > 0 and _is_calcom(request):
+        await asyncio.sleep(latency_ms / 1000)
+    return await handler(request)

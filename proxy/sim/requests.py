@@ -1,0 +1,102 @@
+"""Request helpers: JSON bodies, credentials and version checks, the way Cal.com's guards see them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from proxy.calcom.errors import BadRequest, NotFound, Unauthorized
+from proxy.calcom.versions import request_version
+from proxy.sim.appkeys import STATE
+from proxy.sim.state import SimState
+
+NO_AUTH = (
+    "ApiAuthStrategy - No authentication method provided. Either pass an API key as 'Bearer' header or "
+    "OAuth client credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers"
+)
+INVALID_KEY = "CustomThrottlerGuard - Invalid API Key"
+INVALID_BEARER = "ApiAuthStrategy - Invalid Bearer token"
+CALLER = "sim_caller"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the API key's user (None without credentials) and the rate-limit tracker."""
+
+    user_id: int | None
+    tracker: str
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def identify(request: web.Request, state: SimState) -> Caller:
+    """Resolve credentials like CustomThrottlerGuard + ApiAuthStrategy; unknown keys get 401."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        token = header[len("Bearer ") :].strip()
+        if token.startswith("cal_"):
+            user_id = state.seed.user_for_key(token)
+            if user_id is None:
+                # The throttler guard runs first and looks the key up for its custom limits.
+                raise Unauthorized(INVALID_KEY)
+            return Caller(user_id=user_id, tracker=f"api_key_{_sha(token)}")
+        raise Unauthorized(INVALID_BEARER)
+    client_ip = request.headers.get("cf-connecting-ip") or request.remote or "unknown"
+    return Caller(user_id=None, tracker=f"ip_{_sha(client_ip)}")
+
+
+def caller(request: web.Request) -> Caller:
+    """The Caller the guard middleware attached to this request."""
+    found = request.get(CALLER)
+    if isinstance(found, Caller):
+        return found
+    return identify(request, request.app[STATE])
+
+
+def require_user(request: web.Request) -> int:
+    """The authenticated user id, or Cal.com's 401 when no credentials were sent."""
+    user_id = caller(request).user_id
+    if user_id is None:
+        raise Unauthorized(NO_AUTH)
+    return user_id
+
+
+def require_version(request: web.Request, allowed: frozenset[str]) -> str:
+    """The resolved cal-api-version; a route with no handler for it answers Nest's 404."""
+    version = request_version(request.headers)
+    if version not in allowed:
+        raise NotFound(f"Cannot {request.method} {request.path_qs}")
+    return version
+
+
+def _json_error(text: str, error: json.JSONDecodeError) -> str:
+    if error.pos >= len(text):
+        return "Unexpected end of JSON input"
+    return f"Unexpected token {text[error.pos]} in JSON at position {error.pos}"
+
+
+def _reject_constant(name: str) -> object:
+    raise json.JSONDecodeError(f"Unexpected token {name[0]}", name, 0)
+
+
+async def read_json(request: web.Request) -> object:
+    """The parsed JSON body, or None when the body is empty; malformed JSON is Cal.com's 400."""
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Body is not valid UTF-8 JSON") from exc
+    try:
+        # JSON.parse has no NaN or Infinity.
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(_json_error(text, exc)) from exc
+    except RecursionError as exc:
+        raise BadRequest("Body nests too deeply") from exc
