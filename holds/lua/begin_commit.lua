@@ -11,9 +11,9 @@ if not r or r.state == 'b' then
   return {2}
 end
 if r.owner ~= owner then return {3} end
--- The counter is seeded from the clock whenever it is (re)created, so fences keep increasing even
--- after an idle resource's keys have expired and been recreated.
-redis.call('HSETNX', M, 'fence', fmt(NOW))
+-- The counter is seeded from the clock (x1000) whenever it is (re)created, so fences keep increasing
+-- after an idle resource's keys expired, unless it committed over 1000 times per ms on average.
+redis.call('HSETNX', M, 'fence', fmt(NOW * 1000))
 r.fence = redis.call('HINCRBY', M, 'fence', 1)
 r.state = 'c'
 r.exp = NOW + budget

@@ -2,7 +2,7 @@
 
 A row is a list of steps run in order on a fresh store whose clock starts at T0; every step but
 the last must succeed, and the last one's result (or exception) is compared with ``expect``.
-Fences are seeded from the clock, so the first fence on a fresh resource begun at T0 is T0 + 1.
+Fences are seeded from the clock, so the first fence on a fresh resource begun at T0 is T0 * 1000 + 1.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from holds import (
 from tests.holds.support import T0_MS, Clock, make_store
 
 R = "event-type:42"
-F1 = T0_MS + 1  # first fence of a fresh resource begun at T0
+F1 = T0_MS * 1000 + 1  # first fence of a fresh resource begun at T0
 HOUR = 3_600_000
 HELD, COMMITTING, BOOKED = HoldState.HELD, HoldState.COMMITTING, HoldState.BOOKED
 
@@ -227,7 +227,7 @@ ROWS = [
     Row(
         "begin/held",
         [acq("a1", 0, HOUR), wait(5_000), begin("a1", budget_ms=700_000)],
-        h(state=COMMITTING, fence=T0_MS + 5_000 + 1, expires_at_ms=T0_MS + 5_000 + 700_000),
+        h(state=COMMITTING, fence=(T0_MS + 5_000) * 1000 + 1, expires_at_ms=T0_MS + 5_000 + 700_000),
     ),
     Row("begin/again-issues-higher-fence", [acq("a1", 0, HOUR), begin("a1"), begin("a1")], h(fence=F1 + 1)),
     Row(
