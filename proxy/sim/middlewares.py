@@ -10,7 +10,7 @@ from aiohttp import web
 
 from proxy.calcom.errors import CalcomError, Handler, TooManyRequests, error_response
 from proxy.sim.appkeys import STATE
-from proxy.sim.requests import CALLER, identify
+from proxy.sim.requests import CURRENT_CALLER, identify
 
 logger = logging.getLogger(__name__)
 CONTROL_PREFIX = "/_sim/"
@@ -59,7 +59,7 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
         who = identify(request, state)
     except CalcomError as error:
         return error_response(error, request.path_qs)
-    request[CALLER] = who
+    CURRENT_CALLER.set(who)
     decision = state.limiter.hit(who.tracker)
     if decision is not None and not decision.allowed:
         response: web.StreamResponse = error_response(TooManyRequests(), request.path_qs)

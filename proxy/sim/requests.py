@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,7 +20,6 @@ NO_AUTH = (
 )
 INVALID_KEY = "CustomThrottlerGuard - Invalid API Key"
 INVALID_BEARER = "ApiAuthStrategy - Invalid Bearer token"
-CALLER = "sim_caller"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ class Caller:
 
     user_id: int | None
     tracker: str
+
+
+# Set by the guard middleware for the request being handled (a ContextVar: the handler runs in its task).
+CURRENT_CALLER: ContextVar[Caller | None] = ContextVar("sim_caller", default=None)
 
 
 def _sha(text: str) -> str:
@@ -52,8 +56,8 @@ def identify(request: web.Request, state: SimState) -> Caller:
 
 def caller(request: web.Request) -> Caller:
     """The Caller the guard middleware attached to this request."""
-    found = request.get(CALLER)
-    if isinstance(found, Caller):
+    found = CURRENT_CALLER.get()
+    if found is not None:
         return found
     return identify(request, request.app[STATE])
 
