@@ -1,0 +1,103 @@
+"""What one caller may be offered: the slot snapshot minus other owners' holds and booked markers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from holds import Hold, HoldState, HoldStore
+from proxy.identity import ResourceMap
+from proxy.slotmath import DAY_MS, Busy, Grid, Verdict, classify, free_starts, infer_grid, utc_days
+from proxy.snapshot import Snapshot, SnapshotCache
+
+
+def busy_for(holds: list[Hold], owner: str) -> list[Busy]:
+    """The holds that hide slots from `owner`: everyone else's, and every booked marker."""
+    return [
+        Busy(
+            start_ms=h.start_ms,
+            end_ms=h.end_ms,
+            expires_at_ms=h.expires_at_ms,
+            booked=h.state is HoldState.BOOKED,
+        )
+        for h in holds
+        if h.state is HoldState.BOOKED or h.owner != owner
+    ]
+
+
+@dataclass(frozen=True)
+class View:
+    """One caller's view of an event type over a window of UTC days."""
+
+    event_type_id: int
+    resource: str
+    snapshot: Snapshot
+    busy: list[Busy]
+    own: list[Hold]
+    now_ms: int
+
+    @property
+    def length_ms(self) -> int | None:
+        """Slot length as Cal.com reported it."""
+        return self.snapshot.length_ms
+
+    @property
+    def grid(self) -> Grid | None:
+        """The slot grid inferred from the snapshot."""
+        return infer_grid(self.snapshot.starts)
+
+    def free(self) -> list[int]:
+        """Future snapshot starts this caller may be offered."""
+        length = self.length_ms or 0
+        return [s for s in free_starts(self.snapshot.starts, length, self.busy) if s > self.now_ms]
+
+    def verdict(self, start_ms: int, length_ms: int) -> Verdict:
+        """Exact-instant availability of one start for this caller."""
+        return classify(
+            start_ms,
+            length_ms,
+            snapshot_starts=self.snapshot.starts,
+            busy=self.busy,
+            grid=self.grid,
+            now_ms=self.now_ms,
+        )
+
+    def own_hold(self, start_ms: int, end_ms: int) -> Hold | None:
+        """This caller's live hold on exactly this interval, if any."""
+        return next((h for h in self.own if h.start_ms == start_ms and h.end_ms == end_ms), None)
+
+
+@dataclass
+class Availability:
+    """Builds Views from the snapshot cache and the hold store."""
+
+    snapshots: SnapshotCache
+    holds: HoldStore
+    resources: ResourceMap
+    clock: Callable[[], float]
+
+    async def view(
+        self,
+        event_type_id: int,
+        duration: int | None,
+        window_start_ms: int,
+        window_end_ms: int,
+        owner: str,
+        credentials: Mapping[str, str],
+        *,
+        max_age_ms: int | None = None,
+    ) -> View:
+        """Snapshot days covering the window plus the live holds over it (owner's own kept apart)."""
+        days = utc_days(window_start_ms, window_end_ms)
+        snapshot = await self.snapshots.get(event_type_id, duration, days, credentials, max_age_ms=max_age_ms)
+        resource = self.resources.resource_for(event_type_id)
+        # Holds may start before the window yet overlap its first slot, so look one day further back.
+        live = await self.holds.live(resource, days[0] * DAY_MS - DAY_MS, (days[-1] + 2) * DAY_MS)
+        return View(
+            event_type_id=event_type_id,
+            resource=resource,
+            snapshot=snapshot,
+            busy=busy_for(live, owner),
+            own=[h for h in live if h.owner == owner and h.state is not HoldState.BOOKED],
+            now_ms=int(self.clock() * 1000),
+        )

@@ -1,0 +1,98 @@
+"""Cal.com's reservation endpoints (new and legacy), served as holds in Redis."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from proxy.calcom.errors import NotFound
+from proxy.calcom.jsonwire import json_response
+from proxy.calcom.requests import read_json
+from proxy.calcom.reservations import parse_legacy_reserve, parse_reserve_slot
+from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04, request_version
+from proxy.handlers.context import caller, creds, services
+
+LEGACY_RESERVATION_MINUTES = 5
+
+
+def _require(request: web.Request, allowed: frozenset[str]) -> None:
+    if request_version(request.headers) not in allowed:
+        raise NotFound(f"Cannot {request.method} {request.path_qs}")
+
+
+def _ttl_ms(minutes: int | None) -> int | None:
+    return None if minutes is None else minutes * 60_000
+
+
+async def create(request: web.Request) -> web.Response:
+    """POST /v2/slots/reservations: 201 with reservationUid and reservationUntil."""
+    _require(request, frozenset({V2024_09_04}))
+    body = parse_reserve_slot(await read_json(request), authenticated=bool(creds(request)))
+    svc = services(request)
+    reservation = await svc.reservations.reserve(
+        body.event_type_id,
+        body.slot_start,
+        None,
+        _ttl_ms(body.reservation_duration),
+        caller(request),
+        creds(request),
+    )
+    svc.metrics.holds_created.labels(outcome="reservation").inc()
+    return json_response({"status": "success", "data": reservation.output(with_duration=True)}, status=201)
+
+
+async def get(request: web.Request) -> web.Response:
+    """GET /v2/slots/reservations/{uid}: the reservation, or data null (Cal.com does not 404 here)."""
+    _require(request, frozenset({V2024_09_04}))
+    found = await services(request).reservations.find(request.match_info["uid"], caller(request))
+    data = found.output(with_duration=False) if found else None
+    return json_response({"status": "success", "data": data})
+
+
+async def update(request: web.Request) -> web.Response:
+    """PATCH /v2/slots/reservations/{uid}: extend, or move to another slot."""
+    _require(request, frozenset({V2024_09_04}))
+    body = parse_reserve_slot(await read_json(request), authenticated=bool(creds(request)))
+    reservation = await services(request).reservations.update(
+        request.match_info["uid"],
+        body.event_type_id,
+        body.slot_start,
+        _ttl_ms(body.reservation_duration),
+        caller(request),
+        creds(request),
+    )
+    return json_response({"status": "success", "data": reservation.output(with_duration=True)})
+
+
+async def delete(request: web.Request) -> web.Response:
+    """DELETE /v2/slots/reservations/{uid}: always 200, like Cal.com's deleteMany."""
+    _require(request, frozenset({V2024_09_04}))
+    await services(request).reservations.release(request.match_info["uid"], caller(request))
+    return json_response({"status": "success"})
+
+
+async def legacy_reserve(request: web.Request) -> web.Response:
+    """POST /v2/slots/reserve (2024-04-15): data is the bare uid, also set as the `uid` cookie."""
+    _require(request, LEGACY_SLOTS_VERSIONS)
+    body = parse_legacy_reserve(await read_json(request))
+    svc = services(request)
+    reservation = await svc.reservations.reserve(
+        body.event_type_id,
+        body.slot_start,
+        body.slot_end,
+        _ttl_ms(LEGACY_RESERVATION_MINUTES),
+        caller(request),
+        creds(request),
+    )
+    uid = reservation.uid
+    response = json_response({"status": "success", "data": uid}, status=201)
+    response.set_cookie("uid", uid, path="/")
+    return response
+
+
+async def legacy_delete(request: web.Request) -> web.Response:
+    """DELETE /v2/slots/selected-slot?uid= and /v2/slots/delete?uid=."""
+    _require(request, LEGACY_SLOTS_VERSIONS)
+    uid = request.query.get("uid") or request.cookies.get("uid")
+    if uid:
+        await services(request).reservations.release(uid, caller(request))
+    return json_response({"status": "success"})

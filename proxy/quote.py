@@ -1,0 +1,197 @@
+"""POST /calproxy/v1/quote: exact-instant availability, a hold on success, reasons and alternatives."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from holds import Hold, HoldConflict, HoldStore
+from proxy.availability import Availability, View
+from proxy.calcom.timefmt import format_in_zone, is_valid_zone, parse_instant
+from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
+from proxy.identity import Caller, public_uid
+from proxy.slotmath import DAY_MS, Reason, nearest
+
+logger = logging.getLogger(__name__)
+
+QUOTE_FIELDS = ("eventTypeId", "start", "timeZone", "lengthInMinutes", "alternatives", "holdAlternatives")
+MAX_ALTERNATIVES = 10
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    """A validated quote body."""
+
+    event_type_id: int
+    start: datetime
+    time_zone: str
+    length_minutes: int | None
+    alternatives: int
+    hold_alternatives: bool
+
+
+def _int_field(body: dict[str, Any], name: str, low: int, high: int, *, required: bool) -> list[FieldError]:
+    value = body.get(name)
+    if value is None:
+        return [FieldError(name, (f"{name} should not be empty",))] if required else []
+    if not is_int(value):
+        return [FieldError(name, (f"{name} must be an integer number",))]
+    if not low <= int(value) <= high:
+        return [FieldError(name, (f"{name} must not be less than {low} or greater than {high}",))]
+    return []
+
+
+def _start_errors(body: dict[str, Any]) -> list[FieldError]:
+    start = body.get("start")
+    try:
+        parse_instant(start) if isinstance(start, str) else None
+    except ValueError:
+        start = None
+    if not isinstance(start, str):
+        return [FieldError("start", ("start must be a valid ISO 8601 date string",))]
+    return []
+
+
+def parse_quote(body: object, default_alternatives: int) -> QuoteRequest:
+    """Validate a quote body with Cal.com's 400 messages."""
+    if not isinstance(body, dict):
+        raise_if_errors([FieldError("body", ("Body should be an object",))])
+        raise AssertionError("unreachable")
+    errors = unknown_properties(body, QUOTE_FIELDS)
+    errors += _int_field(body, "eventTypeId", 1, 2**31 - 1, required=True)
+    errors += _start_errors(body)
+    zone = body.get("timeZone")
+    if not isinstance(zone, str) or not is_valid_zone(zone):
+        errors.append(FieldError("timeZone", ("timeZone must be a valid IANA time zone",)))
+    errors += _int_field(body, "lengthInMinutes", 1, 1440, required=False)
+    errors += _int_field(body, "alternatives", 0, MAX_ALTERNATIVES, required=False)
+    hold_alts = body.get("holdAlternatives", False)
+    if not isinstance(hold_alts, bool):
+        errors.append(FieldError("holdAlternatives", ("holdAlternatives must be a boolean value",)))
+    raise_if_errors(errors)
+    alternatives = body.get("alternatives")
+    length = body.get("lengthInMinutes")
+    return QuoteRequest(
+        event_type_id=int(body["eventTypeId"]),
+        start=parse_instant(body["start"]),
+        time_zone=str(zone),
+        length_minutes=int(length) if length is not None else None,
+        alternatives=default_alternatives if alternatives is None else int(alternatives),
+        hold_alternatives=hold_alts,
+    )
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A free slot offered instead, possibly held for the caller too."""
+
+    start_ms: int
+    end_ms: int
+    hold: Hold | None
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    """The outcome of one quote."""
+
+    available: bool
+    reason: Reason | None
+    start_ms: int
+    end_ms: int | None
+    hold: Hold | None
+    alternatives: list[Alternative]
+    blocked_until_ms: int | None = None
+
+
+def _iso(ms: int, zone: str | None) -> str:
+    return format_in_zone(datetime.fromtimestamp(ms / 1000, tz=UTC), zone)
+
+
+def quote_body(result: QuoteResult, zone: str, event_type_id: int) -> dict[str, Any]:
+    """The quote response envelope, times in the caller's zone as Cal.com formats them."""
+
+    def uid(hold: Hold) -> str:
+        return public_uid(hold.uid, event_type_id, hold.resource)
+
+    hold = result.hold
+    slot = None
+    if result.available and result.end_ms is not None:
+        slot = {"start": _iso(result.start_ms, zone), "end": _iso(result.end_ms, zone)}
+    alternatives: list[dict[str, Any]] = []
+    for alt in result.alternatives:
+        entry: dict[str, Any] = {"start": _iso(alt.start_ms, zone), "end": _iso(alt.end_ms, zone)}
+        if alt.hold is not None:
+            entry["reservationUid"] = uid(alt.hold)
+            entry["reservationUntil"] = _iso(alt.hold.expires_at_ms, zone)
+        alternatives.append(entry)
+    data = {
+        "available": result.available,
+        "reason": result.reason.value if result.reason else None,
+        "slot": slot,
+        "reservationUid": uid(hold) if hold else None,
+        "reservationUntil": _iso(hold.expires_at_ms, zone) if hold else None,
+        "alternatives": alternatives,
+    }
+    return {"status": "success", "data": data}
+
+
+@dataclass
+class QuoteService:
+    """Answers quotes from the snapshot and the hold store."""
+
+    availability: Availability
+    holds: HoldStore
+    search_days: int
+
+    async def quote(self, request: QuoteRequest, caller: Caller, credentials: dict[str, str]) -> QuoteResult:
+        """Check the exact instant, hold it when free, otherwise explain and offer the nearest free slots."""
+        start_ms = int(request.start.timestamp() * 1000)
+        view = await self.availability.view(
+            request.event_type_id,
+            request.length_minutes,
+            start_ms - DAY_MS,
+            start_ms + self.search_days * DAY_MS,
+            caller.owner,
+            credentials,
+        )
+        length_ms = request.length_minutes * 60_000 if request.length_minutes else view.length_ms
+        if length_ms is None:
+            return QuoteResult(False, Reason.OUTSIDE_WINDOW, start_ms, None, None, [])
+        verdict = view.verdict(start_ms, length_ms)
+        hold: Hold | None = None
+        reason, blocked_until = verdict.reason, verdict.blocked_until_ms
+        if verdict.available:
+            try:
+                hold = await self.holds.acquire(view.resource, start_ms, start_ms + length_ms, caller.owner)
+            except HoldConflict as conflict:
+                # Someone acquired it between our read of the holds and our acquire.
+                reason = Reason.BOOKED if conflict.booked else Reason.HELD
+                blocked_until = conflict.expires_at_ms
+        alternatives: list[Alternative] = []
+        if hold is None:
+            alternatives = await self._alternatives(view, request, caller, start_ms, length_ms)
+        end_ms = start_ms + length_ms
+        return QuoteResult(hold is not None, reason, start_ms, end_ms, hold, alternatives, blocked_until)
+
+    async def _alternatives(
+        self, view: View, request: QuoteRequest, caller: Caller, start_ms: int, length_ms: int
+    ) -> list[Alternative]:
+        free = view.free()
+        if not request.hold_alternatives:
+            picked = nearest(free, start_ms, request.alternatives, exclude=[start_ms])
+            return [Alternative(s, s + length_ms, None) for s in picked]
+        # Held alternatives: walk outwards from the request, skipping any that another caller just took.
+        ranked = nearest(free, start_ms, len(free), exclude=[start_ms])
+        ranked.sort(key=lambda s: (abs(s - start_ms), s))
+        chosen: list[Alternative] = []
+        for s in ranked:
+            if len(chosen) >= request.alternatives:
+                break
+            try:
+                hold = await self.holds.acquire(view.resource, s, s + length_ms, caller.owner)
+            except HoldConflict:
+                continue
+            chosen.append(Alternative(s, s + length_ms, hold))
+        return sorted(chosen, key=lambda a: a.start_ms)

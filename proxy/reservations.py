@@ -1,0 +1,151 @@
+"""Cal.com slot reservations served as holds: reserve, look up, move or extend, release by uid.
+
+Cal.com's reservation paths carry only the uid, so the uid we hand out names its hold and resource
+(`proxy.identity.public_uid`); possession of it is the ownership proof for callers without an X-Call-Id,
+exactly as Cal.com's reservationUid works, and the tenant must match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from holds import Hold, HoldConflict, HoldError, HoldStore
+from proxy.availability import Availability
+from proxy.calcom.errors import NotFound, Unprocessable
+from proxy.calcom.reservations import (
+    ALREADY_BOOKED,
+    ALREADY_RESERVED,
+    reservation_output,
+    reserved_slot_output,
+)
+from proxy.identity import Caller, owner_in_tenant, parse_public_uid, public_uid
+from proxy.slotmath import Reason
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A hold seen as a Cal.com reservation."""
+
+    hold: Hold
+    event_type_id: int
+
+    @property
+    def uid(self) -> str:
+        """The reservationUid the caller sees."""
+        return public_uid(self.hold.uid, self.event_type_id, self.hold.resource)
+
+    @property
+    def minutes(self) -> int:
+        """Slot length in whole minutes."""
+        return (self.hold.end_ms - self.hold.start_ms) // 60_000
+
+    def output(self, *, with_duration: bool) -> dict[str, Any]:
+        """ReserveSlotOutput_2024_09_04 (POST/PATCH) or GetReservedSlotOutput_2024_09_04 (GET)."""
+        start, end, until = _dt(self.hold.start_ms), _dt(self.hold.end_ms), _dt(self.hold.expires_at_ms)
+        if not with_duration:
+            return reserved_slot_output(
+                event_type_id=self.event_type_id,
+                slot_start=start,
+                slot_end=end,
+                slot_duration=self.minutes,
+                uid=self.uid,
+                until=until,
+            )
+        ttl_minutes = -(-(self.hold.expires_at_ms - self.hold.created_ms) // 60_000)
+        return reservation_output(
+            event_type_id=self.event_type_id,
+            slot_start=start,
+            slot_end=end,
+            slot_duration=self.minutes,
+            uid=self.uid,
+            reservation_duration=max(1, ttl_minutes),
+            until=until,
+        )
+
+
+@dataclass
+class ReservationService:
+    """Reservations over the hold store."""
+
+    availability: Availability
+    holds: HoldStore
+
+    async def reserve(
+        self,
+        event_type_id: int,
+        start: datetime,
+        end: datetime | None,
+        ttl_ms: int | None,
+        caller: Caller,
+        credentials: dict[str, str],
+    ) -> Reservation:
+        """Hold a slot for this caller, refusing as Cal.com does when it is reserved or booked."""
+        start_ms = int(start.timestamp() * 1000)
+        view = await self.availability.view(
+            event_type_id, None, start_ms, start_ms, caller.owner, credentials
+        )
+        length_ms = int((end - start).total_seconds() * 1000) if end else view.length_ms
+        if length_ms is None or length_ms <= 0:
+            raise Unprocessable(ALREADY_BOOKED)
+        verdict = view.verdict(start_ms, length_ms)
+        if verdict.reason is Reason.HELD:
+            raise Unprocessable(ALREADY_RESERVED)
+        if verdict.reason is Reason.BOOKED:
+            raise Unprocessable(ALREADY_BOOKED)
+        try:
+            hold = await self.holds.acquire(
+                view.resource, start_ms, start_ms + length_ms, caller.owner, ttl_ms=ttl_ms
+            )
+        except HoldConflict as exc:
+            raise Unprocessable(ALREADY_BOOKED if exc.booked else ALREADY_RESERVED) from exc
+        return Reservation(hold, event_type_id)
+
+    async def find(self, uid: str, caller: Caller) -> Reservation | None:
+        """A live reservation of this tenant, or None."""
+        where = parse_public_uid(uid)
+        if where is None:
+            return None
+        hold = await self.holds.get(where.resource, where.hold_uid)
+        if hold is None or not owner_in_tenant(hold.owner, caller.tenant):
+            return None
+        return Reservation(hold, where.event_type_id)
+
+    async def update(
+        self,
+        uid: str,
+        event_type_id: int,
+        start: datetime,
+        ttl_ms: int | None,
+        caller: Caller,
+        creds: dict[str, str],
+    ) -> Reservation:
+        """Extend the same slot, or move the reservation to another slot (a new hold, then the old freed)."""
+        current = await self.find(uid, caller)
+        if current is None:
+            raise NotFound(f"Slot with uid={uid} not found")
+        start_ms = int(start.timestamp() * 1000)
+        hold = current.hold
+        if start_ms == hold.start_ms and event_type_id == current.event_type_id:
+            extended = await self.holds.extend(hold.resource, hold.uid, hold.owner, ttl_ms=ttl_ms)
+            return Reservation(extended, event_type_id)
+        owner_caller = Caller(tenant=caller.tenant, owner=hold.owner, has_call_id=caller.has_call_id)
+        moved = await self.reserve(event_type_id, start, None, ttl_ms, owner_caller, creds)
+        await self.release(uid, caller)
+        return moved
+
+    async def release(self, uid: str, caller: Caller) -> bool:
+        """Free a reservation; unknown uids are fine (Cal.com's deleteMany)."""
+        found = await self.find(uid, caller)
+        if found is None:
+            return False
+        try:
+            await self.holds.release(found.hold.resource, found.hold.uid, found.hold.owner)
+        except HoldError:
+            return False
+        return True

@@ -1,0 +1,150 @@
+"""The proxy's services, wired once per app from settings, a Redis client and an httpx client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import Redis
+
+from holds import HoldStore, PolicyStore, TtlPolicy
+from proxy.availability import Availability
+from proxy.commit import CommitPolicy, CommitService
+from proxy.idempotency import Idempotency
+from proxy.identity import ResourceMap
+from proxy.keys import ProxyKeys
+from proxy.ledger import Ledger
+from proxy.metrics import Metrics
+from proxy.opstats import OpsStats
+from proxy.outcome import OutcomeResolver
+from proxy.quote import QuoteService
+from proxy.reconcile import Reconciler
+from proxy.reschedule import Rescheduler
+from proxy.reservations import ReservationService
+from proxy.settings import Settings
+from proxy.snapshot import SnapshotCache
+from proxy.upstream import CalcomClient
+
+
+@dataclass
+class Services:
+    """Everything a handler may use; built by `build_services`, closed by `aclose`."""
+
+    settings: Settings
+    redis: Redis
+    http: httpx.AsyncClient
+    upstream: CalcomClient
+    keys: ProxyKeys
+    metrics: Metrics
+    holds: HoldStore
+    policy: PolicyStore
+    snapshots: SnapshotCache
+    availability: Availability
+    quotes: QuoteService
+    reservations: ReservationService
+    ledger: Ledger
+    idempotency: Idempotency
+    commits: CommitService
+    rescheduler: Rescheduler
+    reconciler: Reconciler
+    stats: OpsStats
+    clock: Callable[[], float]
+
+    @property
+    def tenant_secret(self) -> bytes:
+        """The key of tenant hashes."""
+        return self.settings.tenant_secret.get_secret_value().encode()
+
+    async def aclose(self) -> None:
+        """Stop background listeners and close the upstream client (Redis is closed by its owner)."""
+        await self.holds.aclose()
+        await self.http.aclose()
+
+
+def default_policy(settings: Settings) -> TtlPolicy:
+    """The TTL policy from settings and the resource file (Redis values, once set, take precedence)."""
+    overrides = {k: int(v * 1000) for k, v in settings.resources().hold_ttl_overrides_s.items()}
+    return TtlPolicy(
+        default_ms=int(settings.hold_ttl_default_s * 1000),
+        min_ms=int(settings.hold_ttl_min_s * 1000),
+        max_ms=int(settings.hold_ttl_max_s * 1000),
+        overrides=overrides,
+    )
+
+
+def build_services(
+    settings: Settings, redis: Redis, upstream_url: str, *, clock: Callable[[], float] = time.time
+) -> Services:
+    """Wire every service; no I/O happens here."""
+    timeout = httpx.Timeout(settings.upstream_timeout_s, connect=min(5.0, settings.upstream_timeout_s))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    http = httpx.AsyncClient(base_url=upstream_url, timeout=timeout, limits=limits)
+    api_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
+    upstream = CalcomClient(http, api_key=api_key)
+    keys = ProxyKeys(settings.key_prefix)
+    metrics = Metrics()
+    policy = PolicyStore(redis, prefix=settings.key_prefix, defaults=default_policy(settings))
+    holds = HoldStore(
+        redis,
+        prefix=settings.key_prefix,
+        clock=clock,
+        max_per_owner=settings.max_holds_per_owner,
+        policy=policy,
+    )
+    snapshots = SnapshotCache(
+        redis=redis,
+        keys=keys,
+        upstream=upstream,
+        ttl_ms=int(settings.snapshot_ttl_s * 1000),
+        lock_ms=int(settings.snapshot_lock_s * 1000),
+        clock=clock,
+    )
+    resources = ResourceMap(groups=settings.resources().resource_groups)
+    availability = Availability(snapshots=snapshots, holds=holds, resources=resources, clock=clock)
+    ledger = Ledger(redis, keys)
+    stats = OpsStats(redis, keys)
+    commit_policy = CommitPolicy(
+        budget_ms=settings.commit_budget_ms,
+        booked_ttl_ms=int(settings.booked_marker_ttl_s * 1000),
+        freshness_ms=int(settings.commit_freshness_s * 1000),
+        alternatives=settings.alternatives_default,
+        search_days=settings.alternatives_search_days,
+    )
+    resolver = OutcomeResolver(upstream=upstream, metrics=metrics, clock=clock)
+    commits = CommitService(
+        availability=availability,
+        holds=holds,
+        snapshots=snapshots,
+        upstream=upstream,
+        ledger=ledger,
+        resolver=resolver,
+        metrics=metrics,
+        stats=stats,
+        policy=commit_policy,
+        clock=clock,
+    )
+    return Services(
+        settings=settings,
+        redis=redis,
+        http=http,
+        upstream=upstream,
+        keys=keys,
+        metrics=metrics,
+        holds=holds,
+        policy=policy,
+        snapshots=snapshots,
+        availability=availability,
+        quotes=QuoteService(availability, holds, settings.alternatives_search_days),
+        reservations=ReservationService(availability, holds),
+        ledger=ledger,
+        idempotency=Idempotency(redis, keys),
+        commits=commits,
+        rescheduler=Rescheduler(commits, resolver, upstream, ledger, holds, snapshots),
+        reconciler=Reconciler(
+            ledger, upstream, resolver, metrics, clock, pending_grace_ms=2 * commit_policy.budget_ms
+        ),
+        stats=stats,
+        clock=clock,
+    )

@@ -1,0 +1,255 @@
+"""The slot snapshot cache: one upstream GET /v2/slots per event type, length and UTC day, shared in Redis.
+
+Concurrent misses are coalesced twice: inside a process by one future per day, and across processes by a
+short per-day lock key (the loser polls the cache instead of calling Cal.com).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from proxy.calcom.timefmt import format_utc, parse_instant
+from proxy.keys import ProxyKeys
+from proxy.slotmath import DAY_MS
+from proxy.upstream import CalcomClient, UpstreamResponse
+
+logger = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 0.02
+
+
+class UpstreamRefused(Exception):
+    """Cal.com answered a slots query with an error; the caller gets that answer unchanged."""
+
+    def __init__(self, response: UpstreamResponse) -> None:
+        super().__init__(f"upstream answered {response.status}")
+        self.response = response
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    """Free slot starts of one UTC day as Cal.com reported them, and when."""
+
+    day: int
+    starts: tuple[int, ...]
+    length_ms: int | None
+    fetched_ms: int
+
+    def encode(self) -> str:
+        """Compact JSON for Redis."""
+        return json.dumps(
+            {"s": self.starts, "l": self.length_ms, "f": self.fetched_ms}, separators=(",", ":")
+        )
+
+    @classmethod
+    def decode(cls, day: int, raw: bytes | str) -> DaySlots:
+        """Inverse of encode."""
+        data = json.loads(raw)
+        return cls(day=day, starts=tuple(data["s"]), length_ms=data["l"], fetched_ms=data["f"])
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Several days of one event type's slots."""
+
+    days: Mapping[int, DaySlots]
+
+    @property
+    def starts(self) -> list[int]:
+        """Every start, in order."""
+        return sorted(s for d in self.days.values() for s in d.starts)
+
+    @property
+    def length_ms(self) -> int | None:
+        """The slot length Cal.com reported (None when no day had a slot)."""
+        return next((d.length_ms for d in self.days.values() if d.length_ms), None)
+
+    @property
+    def oldest_fetch_ms(self) -> int:
+        """The fetch time of the stalest day."""
+        return min((d.fetched_ms for d in self.days.values()), default=0)
+
+
+def day_iso(day: int) -> str:
+    """Midnight UTC of a day number, Cal.com style."""
+    return format_utc(datetime.fromtimestamp(day * DAY_MS / 1000, tz=UTC))
+
+
+def parse_range_slots(body: object, days: Sequence[int], fetched_ms: int) -> dict[int, DaySlots]:
+    """Split a `format=range` UTC slots answer into per-day snapshots (days without slots stay empty)."""
+    starts: dict[int, list[int]] = {d: [] for d in days}
+    length: int | None = None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise ValueError("slots answer without a data object")
+    for entries in data.values():
+        for entry in entries:
+            start = int(parse_instant(entry["start"]).timestamp() * 1000)
+            end = int(parse_instant(entry["end"]).timestamp() * 1000)
+            length = end - start
+            starts.setdefault(start // DAY_MS, []).append(start)
+    return {
+        d: DaySlots(day=d, starts=tuple(sorted(s)), length_ms=length if s else None, fetched_ms=fetched_ms)
+        for d, s in starts.items()
+        if d in days
+    }
+
+
+def contiguous_runs(days: Iterable[int]) -> list[list[int]]:
+    """[3, 4, 5, 9] -> [[3, 4, 5], [9]]: each run is one upstream request."""
+    runs: list[list[int]] = []
+    for d in sorted(set(days)):
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs
+
+
+@dataclass
+class SnapshotCache:
+    """Reads days from Redis, fetches missing or stale ones from Cal.com once, writes them back."""
+
+    redis: Redis
+    keys: ProxyKeys
+    upstream: CalcomClient
+    ttl_ms: int
+    lock_ms: int
+    clock: Callable[[], float]
+    upstream_fetches: int = 0
+    _inflight: dict[tuple[int, int, int], asyncio.Future[DaySlots]] = field(default_factory=dict)
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    async def get(
+        self,
+        event_type_id: int,
+        duration: int | None,
+        days: Sequence[int],
+        credentials: Mapping[str, str],
+        *,
+        max_age_ms: int | None = None,
+    ) -> Snapshot:
+        """The snapshot of these days, fetching what is missing or older than max_age_ms."""
+        dur = duration or 0
+        keys = [self.keys.snapshot(event_type_id, dur, str(d)) for d in days]
+        cached = await self.redis.mget(keys)
+        now = self._now_ms()
+        found: dict[int, DaySlots] = {}
+        for day, raw in zip(days, cached, strict=True):
+            if raw is not None:
+                slots = DaySlots.decode(day, raw)
+                if max_age_ms is None or now - slots.fetched_ms <= max_age_ms:
+                    found[day] = slots
+        missing = [d for d in days if d not in found]
+        if missing:
+            found.update(
+                await self._fill(event_type_id, dur, missing, credentials, fresh=max_age_ms is not None)
+            )
+        return Snapshot(days=found)
+
+    async def _fill(
+        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], *, fresh: bool
+    ) -> dict[int, DaySlots]:
+        result: dict[int, DaySlots] = {}
+        waiting: dict[int, asyncio.Future[DaySlots]] = {}
+        mine: list[int] = []
+        for d in days:
+            fut = self._inflight.get((event_type_id, dur, d))
+            if fut is not None and not fresh:
+                waiting[d] = fut
+            else:
+                mine.append(d)
+        loop = asyncio.get_running_loop()
+        futures = {d: loop.create_future() for d in mine}
+        for d, fut in futures.items():
+            self._inflight[(event_type_id, dur, d)] = fut
+        try:
+            fetched = (
+                await self._fetch_locked(event_type_id, dur, mine, credentials, fresh=fresh) if mine else {}
+            )
+            for d, fut in futures.items():
+                fut.set_result(fetched[d])
+            result.update(fetched)
+        except BaseException as exc:
+            for fut in futures.values():
+                if not fut.done():
+                    fut.set_exception(exc)
+                    fut.exception()  # Mark retrieved: waiters re-raise it themselves.
+            raise
+        finally:
+            for d, fut in futures.items():
+                if self._inflight.get((event_type_id, dur, d)) is fut:
+                    del self._inflight[(event_type_id, dur, d)]
+        for d, fut in waiting.items():
+            result[d] = await fut
+        return result
+
+    async def _fetch_locked(
+        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], *, fresh: bool
+    ) -> dict[int, DaySlots]:
+        """Fetch the days whose lock we won; wait for the cache on days another process is fetching."""
+        lock_keys = [self.keys.snapshot_lock(event_type_id, dur, str(d)) for d in days]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in lock_keys:
+                pipe.set(key, "1", nx=True, px=self.lock_ms)
+            won = await pipe.execute()
+        ours = [d for d, ok in zip(days, won, strict=True) if ok or fresh]
+        theirs = [d for d, ok in zip(days, won, strict=True) if not ok and not fresh]
+        result: dict[int, DaySlots] = {}
+        try:
+            if ours:
+                result.update(await self._fetch(event_type_id, dur, ours, credentials))
+        finally:
+            if ours:
+                await self.redis.delete(*[self.keys.snapshot_lock(event_type_id, dur, str(d)) for d in ours])
+        if theirs:
+            result.update(await self._await_others(event_type_id, dur, theirs, credentials))
+        return result
+
+    async def _await_others(
+        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str]
+    ) -> dict[int, DaySlots]:
+        deadline = self._now_ms() + self.lock_ms
+        keys = [self.keys.snapshot(event_type_id, dur, str(d)) for d in days]
+        while self._now_ms() < deadline:
+            raws = await self.redis.mget(keys)
+            present = [r for r in raws if r is not None]
+            if len(present) == len(days):
+                return {d: DaySlots.decode(d, r) for d, r in zip(days, present, strict=True)}
+            await asyncio.sleep(POLL_INTERVAL_S)
+        # The other process died or is slow: fetch ourselves rather than fail the caller.
+        return await self._fetch(event_type_id, dur, days, credentials)
+
+    async def _fetch(
+        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str]
+    ) -> dict[int, DaySlots]:
+        result: dict[int, DaySlots] = {}
+        for run in contiguous_runs(days):
+            start = day_iso(run[0])
+            end = format_utc(datetime.fromtimestamp(((run[-1] + 1) * DAY_MS - 1) / 1000, tz=UTC))
+            self.upstream_fetches += 1
+            response = await self.upstream.get_slots(event_type_id, start, end, dur or None, credentials)
+            if response.status != 200:
+                raise UpstreamRefused(response)
+            result.update(parse_range_slots(response.json(), run, self._now_ms()))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for d, slots in result.items():
+                pipe.set(self.keys.snapshot(event_type_id, dur, str(d)), slots.encode(), px=self.ttl_ms)
+            await pipe.execute()
+        logger.info("event=snapshot_fetched event_type=%s days=%s", event_type_id, len(result))
+        return result
+
+    async def invalidate(self, event_type_id: int, duration: int | None, days: Iterable[int]) -> None:
+        """Drop cached days (after a booking, cancel or reschedule changed them)."""
+        keys = [self.keys.snapshot(event_type_id, duration or 0, str(d)) for d in set(days)]
+        if keys:
+            await self.redis.delete(*keys)
