@@ -75,6 +75,8 @@ def free_starts(
     """Grid starts in [window_start, window_end], not before `earliest`, clear of every busy interval."""
     span = timedelta(minutes=length)
     low = max(window_start, earliest)
+    # Bound the work (and stay clear of datetime.max) whatever range the caller asked for.
+    window_end = min(window_end, low + timedelta(days=MAX_DAYS))
     if window_end < low:
         return []
     return [
@@ -86,8 +88,11 @@ def free_starts(
 
 def within_hours(start: datetime, end: datetime, hours: WeeklyHours, tz: ZoneInfo) -> bool:
     """True if [start, end] lies inside working time (adjacent intervals, e.g. across midnight, join up)."""
-    first = start.astimezone(tz).date() - timedelta(days=1)
-    last = end.astimezone(tz).date() + timedelta(days=1)
+    try:
+        first = start.astimezone(tz).date() - timedelta(days=1)
+        last = end.astimezone(tz).date() + timedelta(days=1)
+    except OverflowError:
+        return False  # at the edge of the calendar nobody works
     intervals = sorted(item for day in _days(first, last) for item in working_intervals(day, hours, tz))
     chain_end: datetime | None = None
     for begin, finish in intervals:

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from proxy.calcom.bookings import Attendee
-from proxy.calcom.errors import BareHttpError, InternalError
-from proxy.sim.calendar import booking_length, check_bookable, next_free_start
+from proxy.calcom.errors import BadRequest, BareHttpError, InternalError
+from proxy.sim.calendar import OUT_OF_BOUNDS, booking_length, check_bookable, next_free_start
 from proxy.sim.faults import choose_fault
 from proxy.sim.seed import EventTypeDef
 from proxy.sim.state import Booking, SimState
@@ -135,7 +135,10 @@ async def commit(state: SimState, req: BookingRequest) -> Booking:
         # The incident of 18 Oct: the booking lands on the next free slot and the answer says so.
         shifted = next_free_start(state, et, start, length)
         start = shifted or start
-    end = start + timedelta(minutes=length)
+    try:
+        end = start + timedelta(minutes=length)
+    except OverflowError as exc:
+        raise BadRequest(OUT_OF_BOUNDS) from exc
     exclude = req.rescheduled_from.uid if req.rescheduled_from is not None else None
     check_bookable(state, et, start, end, exclude)
     if state.race_window_ms > 0:

@@ -36,7 +36,8 @@ def _body(**changes: Any) -> dict[str, Any]:
         (_body(foo=1), "foo property is wrong,property foo should not exist "),
         (
             _body(foo=1, bar=2),
-            "foo property is wrong,property foo should not exist , bar property is wrong,property bar should not exist ",
+            "foo property is wrong,property foo should not exist , "
+            "bar property is wrong,property bar should not exist ",
         ),
         (
             _body(start="2026-02-30T10:00:00Z"),
