@@ -14,6 +14,8 @@ from proxy.sim.requests import CURRENT_CALLER, identify
 
 logger = logging.getLogger(__name__)
 CONTROL_PREFIX = "/_sim/"
+# Indirection so tests can observe injected latency without sleeping.
+sleep = asyncio.sleep
 
 
 def _is_calcom(request: web.Request) -> bool:
@@ -75,5 +77,5 @@ async def latency_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Delay every Cal.com request by the configured latency."""
     latency_ms = request.app[STATE].latency_ms
     if latency_ms > 0 and _is_calcom(request):
-        await asyncio.sleep(latency_ms / 1000)
+        await sleep(latency_ms / 1000)
     return await handler(request)

@@ -115,3 +115,23 @@ async def test_fault_control_validation(make_client: Factory) -> None:
         headers={"cal-api-version": "2024-09-04"},
     )
     assert response.headers["X-RateLimit-Limit-Default"] == "7"
+
+
+async def test_latency_is_applied_to_v2_requests_only(
+    make_client: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proxy.sim import middlewares
+
+    delays: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    monkeypatch.setattr(middlewares, "sleep", fake_sleep)
+    client = await make_client(latency_ms=250)
+    await client.get("/v2/me")
+    await client.get("/_sim/stats")
+    assert delays == [0.25]
+    await client.post("/_sim/faults", json={"latencyMs": 0})
+    await client.get("/v2/me")
+    assert delays == [0.25]
