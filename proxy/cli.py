@@ -23,6 +23,9 @@ def configure_logging(level: str) -> None:
         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every request URL at INFO; a v1 passthrough URL carries ?apiKey=, which must never be logged.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:

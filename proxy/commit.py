@@ -173,6 +173,9 @@ class CommitService:
                 "There are no free slots for this event type around that time.", [], "outside_window"
             )
         end_ms = start_ms + length_ms
+        grid = view.grid
+        if grid is not None and not grid.contains(start_ms):
+            self._refuse(view, start_ms, Reason.NOT_A_SLOT, zone)
         self._refuse_if_others_hold(view, start_ms, end_ms, zone)
         stale = self._now_ms() - view.snapshot.oldest_fetch_ms > self.policy.freshness_ms
         own = view.own_hold(start_ms, end_ms)

@@ -110,6 +110,8 @@ def classify(
     end_ms = start_ms + length_ms
     if start_ms <= now_ms:
         return Verdict(False, Reason.OUTSIDE_WINDOW)
+    if grid is not None and not grid.contains(start_ms):
+        return Verdict(False, Reason.NOT_A_SLOT)
     hits = blocking(busy, start_ms, end_ms)
     if any(b.booked for b in hits):
         return Verdict(False, Reason.BOOKED)
@@ -117,8 +119,6 @@ def classify(
         if hits:
             return Verdict(False, Reason.HELD, max(b.expires_at_ms for b in hits))
         return Verdict(True, None)
-    if grid is not None and not grid.contains(start_ms):
-        return Verdict(False, Reason.NOT_A_SLOT)
     nearby = [s for s in snapshot_starts if abs(s - start_ms) < DAY_MS // 2]
     if not nearby or start_ms < min(nearby) or start_ms > max(nearby):
         return Verdict(False, Reason.OUTSIDE_WINDOW)

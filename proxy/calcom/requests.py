@@ -15,8 +15,12 @@ def _json_error(text: str, error: json.JSONDecodeError) -> str:
     return f"Unexpected token {text[error.pos]} in JSON at position {error.pos}"
 
 
+class _JsConstantError(ValueError):
+    """NaN, Infinity or -Infinity, which JSON.parse refuses."""
+
+
 def _reject_constant(name: str) -> object:
-    raise json.JSONDecodeError(f"Unexpected token {name[0]}", name, 0)
+    raise _JsConstantError(name)
 
 
 async def read_json(request: web.Request) -> object:
@@ -33,5 +37,8 @@ async def read_json(request: web.Request) -> object:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise BadRequest(_json_error(text, exc)) from exc
+    except _JsConstantError as exc:
+        name = str(exc)
+        raise BadRequest(f"Unexpected token {name[0]} in JSON at position {max(text.find(name), 0)}") from exc
     except RecursionError as exc:
         raise BadRequest("Body nests too deeply") from exc

@@ -7,13 +7,14 @@ from aiohttp import web
 from proxy.calcom.bookings import parse_cancel, parse_create_booking, parse_reschedule
 from proxy.calcom.errors import BadRequest, NotFound
 from proxy.calcom.jsonwire import json_response
+from proxy.calcom.requests import read_json
 from proxy.calcom.versions import BOOKING_VERSIONS, HEADER, request_version
 from proxy.sim import booking_query
 from proxy.sim.appkeys import STATE
 from proxy.sim.calendar import event_type
 from proxy.sim.commit import BookingRequest, attendee_record, commit, location_text
 from proxy.sim.output import booking_output
-from proxy.sim.requests import read_json, require_user
+from proxy.sim.requests import require_user
 from proxy.sim.seed import EventTypeDef
 from proxy.sim.state import Booking, SimState
 

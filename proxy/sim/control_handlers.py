@@ -9,6 +9,7 @@ from aiohttp import web
 
 from proxy.calcom.errors import BadRequest
 from proxy.calcom.jsonwire import json_response
+from proxy.calcom.requests import read_json
 from proxy.calcom.timefmt import parse_instant
 from proxy.calcom.validation import is_int
 from proxy.sim.appkeys import STATE
@@ -16,7 +17,6 @@ from proxy.sim.calendar import event_type
 from proxy.sim.commit import BookingRequest, insert_booking
 from proxy.sim.faults import rates_from_json
 from proxy.sim.output import ground_truth
-from proxy.sim.requests import read_json
 from proxy.sim.state import SimState
 
 FAULT_KEYS = frozenset({"shift", "error", "timeout", "latencyMs", "raceWindowMs", "rateLimit", "rngSeed"})

@@ -1,15 +1,14 @@
-"""Request helpers: JSON bodies, credentials and version checks, the way Cal.com's guards see them."""
+"""Request helpers: credentials and version checks, the way Cal.com's guards see them."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from proxy.calcom.errors import BadRequest, NotFound, Unauthorized
+from proxy.calcom.errors import NotFound, Unauthorized
 from proxy.calcom.versions import request_version
 from proxy.sim.appkeys import STATE
 from proxy.sim.state import SimState
@@ -76,38 +75,3 @@ def require_version(request: web.Request, allowed: frozenset[str]) -> str:
     if version not in allowed:
         raise NotFound(f"Cannot {request.method} {request.path_qs}")
     return version
-
-
-def _json_error(text: str, error: json.JSONDecodeError) -> str:
-    if error.pos >= len(text):
-        return "Unexpected end of JSON input"
-    return f"Unexpected token {text[error.pos]} in JSON at position {error.pos}"
-
-
-class _JsConstantError(ValueError):
-    """NaN, Infinity or -Infinity, which JSON.parse refuses."""
-
-
-def _reject_constant(name: str) -> object:
-    raise _JsConstantError(name)
-
-
-async def read_json(request: web.Request) -> object:
-    """The parsed JSON body, or None when the body is empty; malformed JSON is Cal.com's 400."""
-    raw = await request.read()
-    if not raw.strip():
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("Body is not valid UTF-8 JSON") from exc
-    try:
-        # JSON.parse has no NaN or Infinity.
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(_json_error(text, exc)) from exc
-    except _JsConstantError as exc:
-        name = str(exc)
-        raise BadRequest(f"Unexpected token {name[0]} in JSON at position {max(text.find(name), 0)}") from exc
-    except RecursionError as exc:
-        raise BadRequest("Body nests too deeply") from exc

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from proxy.calcom.errors import BadRequest, NotFound, Unprocessable
 from proxy.calcom.jsonwire import json_response
+from proxy.calcom.requests import read_json
 from proxy.calcom.reservations import (
     ALREADY_BOOKED,
     ALREADY_RESERVED,
@@ -23,7 +24,7 @@ from proxy.calcom.reservations import (
 from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04
 from proxy.sim.appkeys import STATE
 from proxy.sim.availability import overlaps
-from proxy.sim.requests import caller, read_json, require_version
+from proxy.sim.requests import caller, require_version
 from proxy.sim.seed import EventTypeDef
 from proxy.sim.state import Reservation, SimState
 
