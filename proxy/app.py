@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from proxy.appkeys import SERVICES, SETTINGS
 from proxy.calcom.errors import calcom_error_middleware
@@ -28,6 +28,12 @@ def embedded_redis() -> Redis:
 
     client: Redis = fakeredis.FakeAsyncRedis()
     return client
+
+
+def connect_redis(url: str, max_connections: int = 256) -> Redis:
+    """A client whose pool makes bursts wait for a connection rather than fail with "Too many connections"."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=5)
+    return Redis(connection_pool=pool)
 
 
 def create_app(
@@ -62,7 +68,7 @@ def _services_ctx(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         owned = injected is None
-        redis = injected or (Redis.from_url(settings.redis_url) if settings.redis_url else embedded_redis())
+        redis = injected or (connect_redis(settings.redis_url) if settings.redis_url else embedded_redis())
         assert settings.upstream_url is not None
         services = build_services(settings, redis, settings.upstream_url, clock=clock)
         app[SERVICES] = services

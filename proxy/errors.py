@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from redis.exceptions import RedisError
+
 from holds import HoldError, HoldStoreUnavailable
 from proxy.calcom.errors import (
     BadRequest,
@@ -175,8 +177,8 @@ class UpstreamRefusal(BareHttpError):
         }
 
 
-def from_hold_error(exc: HoldError) -> CalcomError:
-    """The one mapping of hold-engine errors that escape a handler to an HTTP error."""
-    if isinstance(exc, HoldStoreUnavailable):
+def from_internal_error(exc: HoldError | RedisError) -> CalcomError:
+    """The one mapping of hold-engine and Redis errors that escape a handler to an HTTP error."""
+    if isinstance(exc, HoldStoreUnavailable | RedisError):
         return StoreUnavailable("Hold store unavailable, please retry shortly.")
     return Conflict(str(exc) or type(exc).__name__)

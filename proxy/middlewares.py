@@ -8,10 +8,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from holds import HoldError
 from proxy.appkeys import SERVICES
-from proxy.errors import from_hold_error
+from proxy.errors import from_internal_error
 from proxy.forwarding import response_headers
 from proxy.snapshot import UpstreamRefused
 
@@ -46,9 +47,9 @@ async def internal_errors_middleware(request: web.Request, handler: Handler) -> 
     """Hold-engine errors become Cal.com-shaped errors; an upstream refusal of a slots query passes as is."""
     try:
         return await handler(request)
-    except HoldError as exc:
-        logger.warning("event=hold_error path=%s error=%s", request.path, type(exc).__name__)
-        raise from_hold_error(exc) from exc
+    except (HoldError, RedisError) as exc:
+        logger.warning("event=store_error path=%s error=%s", request.path, type(exc).__name__)
+        raise from_internal_error(exc) from exc
     except UpstreamRefused as exc:
         response = web.Response(status=exc.response.status, body=exc.response.content)
         for name, value in response_headers(exc.response.headers.multi_items()):
