@@ -78,7 +78,7 @@ class PublicUid:
 
 def parse_public_uid(text: str) -> PublicUid | None:
     """Inverse of public_uid; None for anything we did not issue (ownership is checked separately)."""
-    parts = text.split("-")
+    parts = text.split("-", 2)  # the group part is urlsafe base64, which may itself contain "-"
     if len(parts) not in (2, 3) or not parts[0].isalnum() or not parts[1].isdigit() or len(parts[1]) > 12:
         return None
     event_type_id = int(parts[1])
