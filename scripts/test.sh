@@ -4,6 +4,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-redis.sh || exit 1
 bash scripts/setup.sh || exit 1
+# The unmodified Cal.com client (@calcom/sdk from npm) that tests/proxy/test_calcom_sdk.py points at the proxy.
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/clients/node_modules/@calcom/sdk ]; then
+    (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+fi
 
 .venv/bin/ruff check proxy holds tests benchmarks || exit 1
 .venv/bin/mypy proxy holds || exit 1
