@@ -202,15 +202,19 @@ class SnapshotCache:
             for key in lock_keys:
                 pipe.set(key, "1", nx=True, px=self.lock_ms)
             won = await pipe.execute()
-        ours = [d for d, ok in zip(days, won, strict=True) if ok or fresh]
-        theirs = [d for d, ok in zip(days, won, strict=True) if not ok and not fresh]
+        locked = [d for d, ok in zip(days, won, strict=True) if ok]
+        # A fresh read (commit path) never waits for someone else's fetch, which may predate a booking.
+        ours = days if fresh else locked
+        theirs = [d for d in days if d not in ours]
         result: dict[int, DaySlots] = {}
         try:
             if ours:
                 result.update(await self._fetch(event_type_id, dur, ours, credentials))
         finally:
-            if ours:
-                await self.redis.delete(*[self.keys.snapshot_lock(event_type_id, dur, str(d)) for d in ours])
+            if locked:  # Only the locks we took: another process's lock is its own to release.
+                await self.redis.delete(
+                    *(self.keys.snapshot_lock(event_type_id, dur, str(d)) for d in locked)
+                )
         if theirs:
             result.update(await self._await_others(event_type_id, dur, theirs, credentials))
         return result
