@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from proxy.calcom.bookings import parse_create_booking, parse_reschedule
+from proxy.calcom.bookings import CreateBooking, parse_create_booking, parse_reschedule
 from proxy.calcom.errors import BadRequest, CalcomError, status_of
 from proxy.calcom.jsonwire import dumps
 from proxy.calcom.requests import read_json
@@ -42,31 +43,54 @@ def _reserved_uid(body: dict[str, Any]) -> str | None:
     return value
 
 
+@dataclass(frozen=True)
+class Replay:
+    """Which idempotency key guards a commit, and which answers it replays."""
+
+    key: str
+    digest: str
+    replay_refusals: bool
+
+
+def replay_key(
+    request: web.Request, who: Caller, raw: object, booking: CreateBooking, reserved: str | None
+) -> Replay | None:
+    """The Idempotency-Key; else the natural key (same caller, same slot), which replays only success."""
+    explicit = request.headers.get(IDEMPOTENCY_HEADER)
+    if explicit:
+        return Replay(explicit, body_digest(raw), replay_refusals=True)
+    ident = who.owner if who.has_call_id else (f"r:{reserved}" if reserved else None)
+    if ident is None or booking.event_type_id is None:
+        return None
+    start_ms = int(booking.start.timestamp() * 1000)
+    # A retry of the same slot by the same caller must not book twice, whatever else changed in the body.
+    return Replay(f"natural:{ident}:{booking.event_type_id}:{start_ms}", "natural", replay_refusals=False)
+
+
 async def _idempotent(
-    request: web.Request, who: Caller, digest: str, run: Callable[[], Awaitable[Committed]]
+    request: web.Request, who: Caller, replay: Replay | None, run: Callable[[], Awaitable[Committed]]
 ) -> web.Response:
-    """Run a commit once per Idempotency-Key; replay its answer (success or refusal) afterwards."""
-    svc = services(request)
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if not key:
+    """Run a commit once per key; replay its answer afterwards (409 while the first is in flight)."""
+    if replay is None:
         return _response(await run())
-    stored = await svc.idempotency.claim(who.tenant, key, digest)
+    store = services(request).idempotency
+    stored = await store.claim(who.tenant, replay.key, replay.digest)
     if stored is not None:
         return _response(stored)
     try:
         committed = await run()
     except CalcomError as error:
-        if status_of(error) >= 500:
-            # Outcome unknown: a retry must be allowed to try (and resolve) again.
-            await svc.idempotency.abandon(who.tenant, key)
+        if status_of(error) >= 500 or not replay.replay_refusals:
+            # Outcome unknown, or a refusal the caller may retry once the slot frees up: run again next time.
+            await store.abandon(who.tenant, replay.key)
         else:
             body = dumps(error.body(request.path_qs)).encode()
-            await svc.idempotency.finish(who.tenant, key, digest, StoredOutcome(status_of(error), body))
+            await store.finish(who.tenant, replay.key, replay.digest, StoredOutcome(status_of(error), body))
         raise
     except BaseException:
-        await svc.idempotency.abandon(who.tenant, key)
+        await store.abandon(who.tenant, replay.key)
         raise
-    await svc.idempotency.finish(who.tenant, key, digest, StoredOutcome(committed.status, committed.body))
+    await store.finish(who.tenant, replay.key, replay.digest, StoredOutcome(committed.status, committed.body))
     return _response(committed)
 
 
@@ -85,7 +109,7 @@ async def create(request: web.Request) -> web.Response:
     async def run() -> Committed:
         return await svc.commits.commit(body, booking, who, creds(request), reserved)
 
-    return await _idempotent(request, who, body_digest(raw), run)
+    return await _idempotent(request, who, replay_key(request, who, raw, booking, reserved), run)
 
 
 async def reschedule(request: web.Request) -> web.StreamResponse:

@@ -257,3 +257,25 @@ async def test_reschedule_is_a_verified_commit(stack: Stack) -> None:
     assert moved.status_code == 201, moved.text
     truth = live(await stack.truth())
     assert [parse_instant(b["start"]) for b in truth] == [parse_instant(berlin("11:00"))]
+
+
+async def test_same_caller_same_slot_never_books_twice(make_stack: StackFactory) -> None:
+    # A slow Cal.com and an impatient agent retrying: concurrent and later retries of one slot.
+    stack = await make_stack(sim=SimConfig(rate_limit=0, latency_ms=200, race_window_ms=100))
+    first, second = await asyncio.gather(stack.book("A", booking("10:00")), stack.book("A", booking("10:00")))
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    later = await stack.book("A", booking("10:00", name="Annie"))
+    winner = first if first.status_code == 201 else second
+    assert later.status_code == 201 and later.content == winner.content, "the first outcome is replayed"
+    assert len(live(await stack.truth())) == 1
+
+
+async def test_idempotency_key_in_flight_is_409(make_stack: StackFactory) -> None:
+    stack = await make_stack(sim=SimConfig(rate_limit=0, latency_ms=200))
+    body = booking("11:30")
+    a, b = await asyncio.gather(
+        stack.book("A", body, **{"Idempotency-Key": "same"}),
+        stack.book("A", body, **{"Idempotency-Key": "same"}),
+    )
+    assert sorted([a.status_code, b.status_code]) == [201, 409]
+    assert len(live(await stack.truth())) == 1
