@@ -9,11 +9,16 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from proxy import serve as serve_cli
+from proxy.loadtest import cli as loadtest_cli
 from proxy.sim import cli as sim_cli
 
 # Each subcommand module exposes `add_subparser(subparsers)` and `run(args) -> int`. Register new ones
 # (e.g. `serve`, `loadtest`) by adding them here.
-SUBCOMMANDS: list[tuple[str, ModuleType]] = [("serve", serve_cli), ("sim", sim_cli)]
+SUBCOMMANDS: list[tuple[str, ModuleType]] = [
+    ("serve", serve_cli),
+    ("sim", sim_cli),
+    ("loadtest", loadtest_cli),
+]
 
 
 def configure_logging(level: str) -> None:

@@ -1,0 +1,99 @@
+"""The outside channel: people booking on Cal.com's own page, straight at the simulator, no holds."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from proxy.calcom.timefmt import local_date
+from proxy.loadtest.client import CallFailed, LoadClient
+from proxy.loadtest.population import wanted_time
+from proxy.loadtest.strategies.base import BOOKINGS_VERSION, SLOTS_VERSION, utc
+from proxy.loadtest.strategies.direct import nearest, slot_starts
+
+
+@dataclass
+class OutsideStats:
+    """What the outside channel did, so its requests can be told apart from the strategy's."""
+
+    attempts: int = 0
+    booked: int = 0
+    requests: int = 0
+    rate_limited: int = 0
+    starts: list[str] = field(default_factory=list)
+
+
+class OutsideChannel:
+    """Books through Cal.com's public API (its conflict check applies; no API key, so its own limit)."""
+
+    def __init__(
+        self,
+        client: LoadClient,
+        sim_url: str,
+        *,
+        seed: int,
+        event_types: Sequence[int],
+        zones: Mapping[int, str],
+        days: Sequence[date],
+    ) -> None:
+        self.client = client
+        self.sim_url = sim_url
+        self.rng = random.Random(seed * 31 + 3)
+        self.event_types = list(event_types)
+        self.zones = zones
+        self.days = list(days)
+        self.stats = OutsideStats()
+
+    async def run(self, schedule_real_s: Sequence[float]) -> None:
+        """Book once at each scheduled offset (seconds from now)."""
+        begin = time.monotonic()
+        for offset in schedule_real_s:
+            await asyncio.sleep(max(0.0, begin + offset - time.monotonic()))
+            try:
+                await self.book_one()
+            except CallFailed:
+                pass  # An outside visitor whose page failed simply goes away.
+
+    async def book_one(self) -> None:
+        """Pick a popular time, look at the day's slots, book the wanted or the nearest free slot."""
+        et = self.rng.choice(self.event_types)
+        zone = self.zones[et]
+        wanted = wanted_time(self.rng, self.days, zone)
+        day = local_date(wanted, zone).isoformat()
+        self.stats.attempts += 1
+        params = {"eventTypeId": str(et), "start": day, "end": day, "timeZone": zone}
+        answer = await self.client.call(
+            "GET", f"{self.sim_url}/v2/slots", headers={"cal-api-version": SLOTS_VERSION}, params=params
+        )
+        self._count(answer.status)
+        if answer.status != 200:
+            return
+        starts = slot_starts(answer.body)
+        pick = wanted if wanted in starts else next(iter(nearest(starts, wanted, 1)), None)
+        if pick is None:
+            return
+        body = {
+            "eventTypeId": et,
+            "start": utc(pick),
+            "attendee": {
+                "name": f"Outside {self.stats.attempts}",
+                "email": f"outside-{self.stats.attempts}@outside.test",
+                "timeZone": zone,
+            },
+        }
+        created = await self.client.call(
+            "POST", f"{self.sim_url}/v2/bookings", headers={"cal-api-version": BOOKINGS_VERSION}, body=body
+        )
+        self._count(created.status)
+        if created.status == 201:
+            self.stats.booked += 1
+            self.stats.starts.append(utc(pick))
+
+    def _count(self, status: int) -> None:
+        self.stats.requests += 1
+        if status == 429:
+            self.stats.rate_limited += 1

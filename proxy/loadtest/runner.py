@@ -1,0 +1,116 @@
+"""Run one strategy: fresh simulator, callers released at their arrival times, outside channel, truth."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from proxy.loadtest.client import LoadClient
+from proxy.loadtest.config import LoadConfig
+from proxy.loadtest.harness import Harness
+from proxy.loadtest.outside import OutsideChannel, OutsideStats
+from proxy.loadtest.population import CallerSpec, outside_schedule
+from proxy.loadtest.records import CallerOutcome, latency_summary
+from proxy.loadtest.strategies import FLOWS, Endpoints
+from proxy.loadtest.truth import Figures, analyze
+
+Progress = Callable[[], None]
+
+
+@dataclass
+class StrategyRun:
+    """One strategy's results: what callers heard, what the calendar holds, what Cal.com counted."""
+
+    name: str
+    outcomes: list[CallerOutcome]
+    figures: Figures
+    latencies: dict[str, dict[str, float | int | None]]
+    upstream_requests: int
+    upstream_429: int
+    outside: OutsideStats
+    sim_stats: dict[str, Any]
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class World:
+    """What every strategy's run shares: population, days, zones, event type facts."""
+
+    population: Sequence[CallerSpec]
+    days: Sequence[date]
+    zones: dict[int, str]
+    hosts: dict[int, int]
+    lengths: dict[int, int]
+
+
+async def run_strategy(
+    name: str,
+    config: LoadConfig,
+    world: World,
+    harness: Harness,
+    client: LoadClient,
+    progress: Progress | None = None,
+) -> StrategyRun:
+    """Reset the simulator, play the population through one strategy, then read ground truth."""
+    await harness.reset()
+    endpoints = Endpoints(sim=await harness.sim(), proxy=await harness.proxy() if name == "proxy" else None)
+    flow = FLOWS[name](client, endpoints, config)
+    outside = OutsideChannel(
+        client,
+        endpoints.sim,
+        seed=config.seed,
+        event_types=config.event_types,
+        zones=world.zones,
+        days=world.days,
+    )
+    schedule = [
+        config.real(t) for t in outside_schedule(config.seed, config.outside_per_min, config.arrival_window_s)
+    ]
+    begin = time.monotonic()
+
+    async def one(spec: CallerSpec) -> CallerOutcome:
+        await asyncio.sleep(max(0.0, begin + config.real(spec.arrival_s) - time.monotonic()))
+        try:
+            return await flow.run(spec)
+        finally:
+            if progress is not None:
+                progress()
+
+    outside_task = asyncio.create_task(outside.run(schedule))
+    tasks = [asyncio.create_task(one(spec)) for spec in world.population]
+    done, pending = await asyncio.wait(tasks, timeout=config.deadline_real_s)
+    for task in pending:
+        task.cancel()
+    outside_task.cancel()
+    await asyncio.gather(*pending, outside_task, return_exceptions=True)
+    wall = time.monotonic() - begin
+    outcomes = [_result(task, spec) for task, spec in zip(tasks, world.population, strict=True)]
+    truth = await harness.truth()
+    stats = await harness.stats()
+    figures = analyze(outcomes, truth, hosts=world.hosts, lengths=world.lengths)
+    return StrategyRun(
+        name=name,
+        outcomes=outcomes,
+        figures=figures,
+        latencies=latency_summary(outcomes),
+        upstream_requests=int(stats["totalRequests"]) - outside.stats.requests,
+        upstream_429=int(stats["rateLimited"]) - outside.stats.rate_limited,
+        outside=outside.stats,
+        sim_stats=stats,
+        wall_s=wall,
+    )
+
+
+def _result(task: asyncio.Task[CallerOutcome], spec: CallerSpec) -> CallerOutcome:
+    """The caller's outcome; a caller cut off by the global deadline counts as a hard error."""
+    if task.done() and not task.cancelled() and task.exception() is None:
+        return task.result()
+    outcome = CallerOutcome(
+        index=spec.index, event_type_id=spec.event_type_id, wanted=spec.wanted.isoformat()
+    )
+    outcome.error = "deadline" if task.cancelled() else f"crash:{type(task.exception()).__name__}"
+    return outcome

@@ -1,0 +1,86 @@
+"""Child-process entry: serve the simulator or calproxy on a free loopback port until stdin closes.
+
+`python -m proxy.loadtest.servers sim|proxy '<json>'` prints `READY <url>` once listening. Running the
+servers in their own processes keeps the load generator's event loop out of their latency figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiohttp import web
+
+from proxy.app import create_app
+from proxy.settings import Settings
+from proxy.sim.config import SimConfig
+from proxy.sim.faults import FaultRates
+from proxy.sim.runner import run_sim
+
+
+def sim_config(spec: dict[str, Any]) -> SimConfig:
+    """A SimConfig from the harness's JSON."""
+    return SimConfig(
+        race_window_ms=int(spec.get("raceWindowMs", 0)),
+        latency_ms=int(spec.get("latencyMs", 0)),
+        faults=FaultRates(
+            shift=float(spec.get("shift", 0)),
+            error=float(spec.get("error", 0)),
+            timeout=float(spec.get("timeout", 0)),
+        ),
+        fault_seed=spec.get("faultSeed"),
+        rate_limit=int(spec.get("rateLimit", 120)),
+        rate_limit_window_s=float(spec.get("rateLimitWindowS", 60.0)),
+    )
+
+
+def _stop_on_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    # A daemon thread: a blocked read must never keep the process alive at exit.
+    def wait() -> None:
+        sys.stdin.read()
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
+async def serve(kind: str, spec: dict[str, Any]) -> None:
+    """Start the requested server, announce its URL, wait for stdin EOF or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    _stop_on_eof(loop, stop)
+    async with AsyncExitStack() as stack:
+        if kind == "sim":
+            sim = await stack.enter_async_context(run_sim(sim_config(spec), host="127.0.0.1", port=0))
+            url = sim.url
+        elif kind == "proxy":
+            runner = web.AppRunner(create_app(Settings(**spec)), access_log=None, handle_signals=False)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        else:
+            raise SystemExit(f"unknown server kind {kind!r}")
+        print(f"READY {url}", flush=True)
+        await stop.wait()
+
+
+def main(argv: list[str]) -> int:
+    """Entry point."""
+    if len(argv) != 2:
+        print("usage: python -m proxy.loadtest.servers sim|proxy '<json>'", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    asyncio.run(serve(argv[0], json.loads(argv[1])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
