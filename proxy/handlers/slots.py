@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from proxy.availability import View
 from proxy.calcom.jsonwire import json_response
-from proxy.calcom.slots import available_data, parse_available_query, parse_slots_query, slots_data
+from proxy.calcom.slots import (
+    AvailableQuery,
+    SlotsQuery,
+    available_data,
+    parse_available_query,
+    parse_slots_query,
+    slots_data,
+)
 from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04, request_version
 from proxy.handlers.context import caller, creds, services
 from proxy.handlers.passthrough import forward
@@ -23,13 +31,30 @@ def _offered(view: View) -> list[datetime]:
     return [datetime.fromtimestamp(s / 1000, tz=UTC) for s in view.free()]
 
 
-async def _view(
-    request: web.Request, event_type_id: int, duration: int | None, start: datetime, end: datetime
-) -> View:
+async def _answer(
+    request: web.Request,
+    query: SlotsQuery | AvailableQuery,
+    unverifiable: bool,
+    render: Callable[[list[datetime], int], object],
+) -> web.StreamResponse:
+    """Serve a validated slots query from the snapshot; what we cannot answer ourselves goes upstream."""
+    if query.event_type_id is None or unverifiable:
+        return await forward(request)
     svc = services(request)
-    return await svc.availability.view(
-        event_type_id, duration, _ms(start), _ms(end), caller(request).owner, creds(request)
-    )
+    try:
+        view = await svc.availability.view(
+            query.event_type_id,
+            query.duration,
+            _ms(query.start),
+            _ms(query.end),
+            caller(request).owner,
+            creds(request),
+        )
+    except UpstreamRefused:
+        # Let Cal.com word its own refusal for the caller's exact query.
+        return await forward(request)
+    length_ms = query.duration * 60_000 if query.duration else (view.length_ms or 0)
+    return json_response({"status": "success", "data": render(_offered(view), length_ms // 60_000)})
 
 
 async def get_slots(request: web.Request) -> web.StreamResponse:
@@ -37,29 +62,16 @@ async def get_slots(request: web.Request) -> web.StreamResponse:
     if request_version(request.headers) != V2024_09_04:
         return await forward(request)
     query = parse_slots_query(request.query)
-    if query.event_type_id is None or query.booking_uid_to_reschedule:
-        return await forward(request)
-    try:
-        view = await _view(request, query.event_type_id, query.duration, query.start, query.end)
-    except UpstreamRefused:
-        # Let Cal.com word its own refusal for the caller's exact query.
-        return await forward(request)
-    length_ms = query.duration * 60_000 if query.duration else (view.length_ms or 0)
-    data = slots_data(_offered(view), query, length_ms // 60_000)
-    return json_response({"status": "success", "data": data})
+    return await _answer(
+        request, query, bool(query.booking_uid_to_reschedule), lambda starts, n: slots_data(starts, query, n)
+    )
 
 
 async def get_available(request: web.Request) -> web.StreamResponse:
-    """The legacy shape `data.slots[date][].time`, still used by older backends."""
+    """The legacy shape `data.slots[date][].time`, still used by older backends and @calcom/sdk."""
     if request_version(request.headers) not in LEGACY_SLOTS_VERSIONS:
         return await forward(request)
     query = parse_available_query(request.query)
-    if query.event_type_id is None or query.reschedule_uid:
-        return await forward(request)
-    try:
-        view = await _view(request, query.event_type_id, query.duration, query.start, query.end)
-    except UpstreamRefused:
-        return await forward(request)
-    length_ms = query.duration * 60_000 if query.duration else (view.length_ms or 0)
-    data = available_data(_offered(view), query, length_ms // 60_000)
-    return json_response({"status": "success", "data": data})
+    return await _answer(
+        request, query, bool(query.reschedule_uid), lambda starts, n: available_data(starts, query, n)
+    )
