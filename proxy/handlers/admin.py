@@ -122,7 +122,22 @@ async def stats(request: web.Request) -> web.Response:
         for metric in svc.metrics.registry.collect()
         if metric.name in ("calproxy_quotes", "calproxy_bookings", "calproxy_holds_created")
     }
-    return json_response({"status": "success", "data": {**summary, "thisProcess": counters}})
+    return json_response({"status": "success", "data": {**summary, "thisProcess": derived(counters)}})
+
+
+def derived(counters: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Counters plus the ratios operators tune TTLs by: contention, holds that never became bookings."""
+    quotes = sum(counters.get("calproxy_quotes", {}).values())
+    held = counters.get("calproxy_quotes", {}).get("held", 0.0)
+    holds = sum(counters.get("calproxy_holds_created", {}).values())
+    confirmed = counters.get("calproxy_bookings", {}).get("confirmed", 0.0)
+    return {
+        **counters,
+        # Share of quotes that found the slot held by another caller.
+        "contention": held / quotes if quotes else 0.0,
+        # Holds that were not (yet) converted into a booking: expired, released or superseded.
+        "holdsNotConverted": max(0.0, holds - confirmed),
+    }
 
 
 async def reconcile(request: web.Request) -> web.Response:
