@@ -1,6 +1,6 @@
 """Child-process entry: serve the simulator or calproxy on a free loopback port until stdin closes.
 
-`python -m proxy.loadtest.servers sim|proxy '<json>'` prints `READY <url>` once listening. Running the
+`python -m proxy.loadtest.servers sim|proxy|bare '<json>'` prints `READY <url>` once listening. Running the
 servers in their own processes keeps the load generator's event loop out of their latency figures.
 """
 
@@ -49,6 +49,22 @@ def _stop_on_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     threading.Thread(target=wait, daemon=True).start()
 
 
+async def _bare(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
+    """A bare aiohttp JSON handler answering GET /v2/slots with fixed bytes: the benchmark's ceiling."""
+    body = str(spec["body"]).encode()
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/v2/slots", handler)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
 async def serve(kind: str, spec: dict[str, Any]) -> None:
     """Start the requested server, announce its URL, wait for stdin EOF or SIGTERM."""
     stop = asyncio.Event()
@@ -66,6 +82,8 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        elif kind == "bare":
+            url = await _bare(stack, spec)
         else:
             raise SystemExit(f"unknown server kind {kind!r}")
         print(f"READY {url}", flush=True)
@@ -75,7 +93,7 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     """Entry point."""
     if len(argv) != 2:
-        print("usage: python -m proxy.loadtest.servers sim|proxy '<json>'", file=sys.stderr)
+        print("usage: python -m proxy.loadtest.servers sim|proxy|bare '<json>'", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     asyncio.run(serve(argv[0], json.loads(argv[1])))
