@@ -46,6 +46,7 @@ def add_subparser(subparsers: Any) -> None:
     p.add_argument("--proxy-url", default=None, help="use this calproxy instead of starting one")
     p.add_argument("--redis-url", default=None, help="Redis for the started calproxy (default fakeredis)")
     p.add_argument("--json", type=Path, default=None, help="write every figure to this file")
+    p.add_argument("--json-callers", action="store_true", help="include every caller's outcome in --json")
     p.add_argument("--plot", type=Path, default=None, help="write latency and outcome plots (PNG)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -110,7 +111,8 @@ async def _main(args: argparse.Namespace, config: LoadConfig, console: Console) 
     print_table(console, runs, markdown=args.markdown)
     failures = proxy_failures(runs)
     if args.json is not None:
-        write_json(args.json, document(config, runs, {"days": [d.isoformat() for d in world.days]}))
+        extra = {"days": [d.isoformat() for d in world.days]}
+        write_json(args.json, document(config, runs, extra, callers=args.json_callers))
         console.print(f"json: {args.json}")
     if args.plot is not None:
         from proxy.loadtest.plot import plot

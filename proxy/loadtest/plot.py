@@ -21,10 +21,15 @@ OUTCOMES = (
 
 def plot(runs: Sequence[StrategyRun], path: Path, title: str) -> None:
     """One PNG: a latency CDF per caller-visible operation, and grouped outcome bars."""
+    import logging
+
     import matplotlib
 
+    # Font-cache chatter at INFO would land in the middle of the report.
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig = plt.figure(figsize=(13, 8))
     grid = fig.add_gridspec(2, len(OPERATIONS))
@@ -36,6 +41,8 @@ def plot(runs: Sequence[StrategyRun], path: Path, title: str) -> None:
                 ys = [(i + 1) / len(values) for i in range(len(values))]
                 ax.step(values, ys, where="post", label=f"{run.name} (n={len(values)})")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"{op} latency, ms (log)")
         ax.set_ylabel("fraction of callers")
         ax.set_title(f"caller-visible '{op}'")

@@ -93,8 +93,10 @@ def proxy_failures(runs: Sequence[StrategyRun]) -> list[str]:
     return failures
 
 
-def document(config: LoadConfig, runs: Sequence[StrategyRun], extra: dict[str, Any]) -> dict[str, Any]:
-    """Every figure of the run, for --json."""
+def document(
+    config: LoadConfig, runs: Sequence[StrategyRun], extra: dict[str, Any], *, callers: bool = False
+) -> dict[str, Any]:
+    """Every figure of the run, for --json; with `callers`, also what each caller was told."""
     return {
         "config": config.as_json(),
         **extra,
@@ -107,7 +109,7 @@ def document(config: LoadConfig, runs: Sequence[StrategyRun], extra: dict[str, A
                 "outside": asdict(run.outside),
                 "simStats": run.sim_stats,
                 "wallS": round(run.wall_s, 3),
-                "callers": [o.as_json() for o in run.outcomes],
+                **({"callers": [o.as_json() for o in run.outcomes]} if callers else {}),
             }
             for run in runs
         },
