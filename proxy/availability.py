@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from holds import Hold, HoldState, HoldStore
+from proxy.batching import ReadBatcher
 from proxy.identity import ResourceMap
 from proxy.slotmath import DAY_MS, Busy, Grid, Verdict, classify, free_starts, infer_grid, utc_days
 from proxy.snapshot import Snapshot, SnapshotCache
@@ -56,7 +57,7 @@ class View:
         return classify(
             start_ms,
             length_ms,
-            snapshot_starts=self.snapshot.starts,
+            snapshot_starts=self.snapshot.start_set,
             busy=self.busy,
             grid=self.grid,
             now_ms=self.now_ms,
@@ -75,6 +76,7 @@ class Availability:
     holds: HoldStore
     resources: ResourceMap
     clock: Callable[[], float]
+    reads: ReadBatcher[tuple[str, int, int], list[Hold]] = field(default_factory=ReadBatcher)
 
     async def view(
         self,
@@ -92,7 +94,8 @@ class Availability:
         snapshot = await self.snapshots.get(event_type_id, duration, days, credentials, max_age_ms=max_age_ms)
         resource = self.resources.resource_for(event_type_id)
         # Holds may start before the window yet overlap its first slot, so look one day further back.
-        live = await self.holds.live(resource, days[0] * DAY_MS - DAY_MS, (days[-1] + 2) * DAY_MS)
+        window = (resource, days[0] * DAY_MS - DAY_MS, (days[-1] + 2) * DAY_MS)
+        live = await self.reads.read(window, lambda: self.holds.live(*window))
         return View(
             event_type_id=event_type_id,
             resource=resource,

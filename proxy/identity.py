@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import uuid
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,14 +32,19 @@ def tenant_of(headers: Mapping[str, str], secret: bytes) -> str:
     return f"t{digest[:20]}"
 
 
-def caller_of(headers: Mapping[str, str], secret: bytes) -> Caller:
+# Owner of anonymous read-only requests: it can never match a hold (anonymous holds get a random owner).
+READ_ONLY = "a:-"
+
+
+def caller_of(headers: Mapping[str, str], secret: bytes, *, read_only: bool = False) -> Caller:
     """The hold owner: tenant-scoped call id, else a fresh anonymous owner (the uid is the token)."""
     tenant = tenant_of(headers, secret)
     call_id = (headers.get(CALL_ID_HEADER) or "").strip()
     if call_id:
         digest = hashlib.sha256(call_id[:MAX_CALL_ID_LENGTH].encode()).hexdigest()[:24]
         return Caller(tenant=tenant, owner=f"{tenant}:c:{digest}", has_call_id=True)
-    return Caller(tenant=tenant, owner=f"{tenant}:a:{uuid.uuid4().hex}", has_call_id=False)
+    suffix = READ_ONLY if read_only else f"a:{secrets.token_hex(12)}"
+    return Caller(tenant=tenant, owner=f"{tenant}:{suffix}", has_call_id=False)
 
 
 def owner_in_tenant(owner: str, tenant: str) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -21,12 +22,17 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+# Unique per process start plus a counter: as unique as uuid4 for a request id, at a fraction of its cost.
+_REQUEST_ID_PREFIX = secrets.token_hex(10)
+_request_counter = itertools.count()
+
+
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every answer carries an X-Request-Id, as Cal.com's do."""
     response = await handler(request)
     if "X-Request-Id" not in response.headers:
-        response.headers["X-Request-Id"] = str(uuid.uuid4())
+        response.headers["X-Request-Id"] = f"{_REQUEST_ID_PREFIX}{next(_request_counter):012x}"
     return response
 
 

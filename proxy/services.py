@@ -100,6 +100,7 @@ def build_services(
         ttl_ms=int(settings.snapshot_ttl_s * 1000),
         lock_ms=int(settings.snapshot_lock_s * 1000),
         clock=clock,
+        local_ttl_s=min(settings.snapshot_local_ttl_s, settings.snapshot_ttl_s),
     )
     resources = ResourceMap(groups=settings.resources().resource_groups)
     availability = Availability(snapshots=snapshots, holds=holds, resources=resources, clock=clock)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     booked_marker_ttl_s: float = Field(300.0, gt=0, le=86400)
 
     snapshot_ttl_s: float = Field(30.0, gt=0, le=3600)
+    # In-process reuse of a snapshot day before asking Redis again (0 = always ask Redis).
+    snapshot_local_ttl_s: float = Field(1.0, ge=0, le=60)
     commit_freshness_s: float = Field(5.0, ge=0, le=3600)
     snapshot_lock_s: float = Field(5.0, gt=0, le=60)
 

@@ -6,7 +6,7 @@ All instants are integer epoch milliseconds (UTC); nothing here formats or reads
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -101,7 +101,7 @@ def classify(
     start_ms: int,
     length_ms: int,
     *,
-    snapshot_starts: Sequence[int],
+    snapshot_starts: Collection[int],
     busy: Sequence[Busy],
     grid: Grid | None,
     now_ms: int,
@@ -115,14 +115,28 @@ def classify(
     hits = blocking(busy, start_ms, end_ms)
     if any(b.booked for b in hits):
         return Verdict(False, Reason.BOOKED)
-    if start_ms in set(snapshot_starts):
+    if start_ms in snapshot_starts:
         if hits:
             return Verdict(False, Reason.HELD, max(b.expires_at_ms for b in hits))
         return Verdict(True, None)
-    nearby = [s for s in snapshot_starts if abs(s - start_ms) < DAY_MS // 2]
-    if not nearby or start_ms < min(nearby) or start_ms > max(nearby):
+    if not within_working_span(start_ms, snapshot_starts):
         return Verdict(False, Reason.OUTSIDE_WINDOW)
     return Verdict(False, Reason.BOOKED)
+
+
+def within_working_span(start_ms: int, snapshot_starts: Collection[int]) -> bool:
+    """Whether an on-grid start that is not free looks booked rather than outside working hours.
+
+    The snapshot only lists free slots, so working hours are inferred: the start's UTC day must have some
+    free slot, and its time of day must lie within the earliest and latest slot times seen on any day of
+    the snapshot (a fully booked afternoon is "booked", a Saturday or 20:00 is "outside"). Hosts whose
+    working day straddles UTC midnight get a wide span, so their off-hours read as "booked".
+    """
+    day = start_ms // DAY_MS
+    if not any(s // DAY_MS == day for s in snapshot_starts):
+        return False
+    times = [s % DAY_MS for s in snapshot_starts]
+    return min(times) <= start_ms % DAY_MS <= max(times)
 
 
 def nearest(free: Iterable[int], target_ms: int, n: int, *, exclude: Iterable[int] = ()) -> list[int]:

@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from redis.asyncio import Redis
 
 from proxy.calcom.timefmt import format_utc, parse_instant
 from proxy.keys import ProxyKeys
+from proxy.localcache import TtlMemo
 from proxy.slotmath import DAY_MS
 from proxy.upstream import CalcomClient, UpstreamResponse
 
@@ -61,10 +63,15 @@ class Snapshot:
 
     days: Mapping[int, DaySlots]
 
-    @property
+    @cached_property
     def starts(self) -> list[int]:
         """Every start, in order."""
         return sorted(s for d in self.days.values() for s in d.starts)
+
+    @cached_property
+    def start_set(self) -> frozenset[int]:
+        """Every start, for membership tests."""
+        return frozenset(self.starts)
 
     @property
     def length_ms(self) -> int | None:
@@ -123,8 +130,14 @@ class SnapshotCache:
     ttl_ms: int
     lock_ms: int
     clock: Callable[[], float]
+    # Seconds a process reuses a day without asking Redis; booked markers cover the staleness it allows.
+    local_ttl_s: float = 1.0
     upstream_fetches: int = 0
     _inflight: dict[tuple[int, int, int], asyncio.Future[DaySlots]] = field(default_factory=dict)
+    _memo: TtlMemo[tuple[int, int, int], DaySlots] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._memo = TtlMemo(self.local_ttl_s)
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -140,15 +153,24 @@ class SnapshotCache:
     ) -> Snapshot:
         """The snapshot of these days, fetching what is missing or older than max_age_ms."""
         dur = duration or 0
-        keys = [self.keys.snapshot(event_type_id, dur, str(d)) for d in days]
-        cached = await self.redis.mget(keys)
         now = self._now_ms()
+
+        def usable(slots: DaySlots | None) -> bool:
+            return slots is not None and (max_age_ms is None or now - slots.fetched_ms <= max_age_ms)
+
         found: dict[int, DaySlots] = {}
-        for day, raw in zip(days, cached, strict=True):
-            if raw is not None:
-                slots = DaySlots.decode(day, raw)
-                if max_age_ms is None or now - slots.fetched_ms <= max_age_ms:
+        for day in days:
+            local = self._memo.get((event_type_id, dur, day))
+            if local is not None and usable(local):
+                found[day] = local
+        unread = [d for d in days if d not in found]
+        if unread:
+            cached = await self.redis.mget([self.keys.snapshot(event_type_id, dur, str(d)) for d in unread])
+            for day, raw in zip(unread, cached, strict=True):
+                slots = DaySlots.decode(day, raw) if raw is not None else None
+                if slots is not None and usable(slots):
                     found[day] = slots
+                    self._memo.put((event_type_id, dur, day), slots)
         missing = [d for d in days if d not in found]
         if missing:
             found.update(
@@ -248,12 +270,16 @@ class SnapshotCache:
         async with self.redis.pipeline(transaction=False) as pipe:
             for d, slots in result.items():
                 pipe.set(self.keys.snapshot(event_type_id, dur, str(d)), slots.encode(), px=self.ttl_ms)
+                self._memo.put((event_type_id, dur, d), slots)
             await pipe.execute()
         logger.info("event=snapshot_fetched event_type=%s days=%s", event_type_id, len(result))
         return result
 
     async def invalidate(self, event_type_id: int, duration: int | None, days: Iterable[int]) -> None:
         """Drop cached days (after a booking, cancel or reschedule changed them)."""
-        keys = [self.keys.snapshot(event_type_id, duration or 0, str(d)) for d in set(days)]
+        dur = duration or 0
+        for d in set(days):
+            self._memo.drop((event_type_id, dur, d))
+        keys = [self.keys.snapshot(event_type_id, dur, str(d)) for d in set(days)]
         if keys:
             await self.redis.delete(*keys)

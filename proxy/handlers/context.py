@@ -15,9 +15,9 @@ def services(request: web.Request) -> Services:
     return request.app[SERVICES]
 
 
-def caller(request: web.Request) -> Caller:
-    """Tenant and hold owner of this request."""
-    return caller_of(request.headers, services(request).tenant_secret)
+def caller(request: web.Request, *, read_only: bool = False) -> Caller:
+    """Tenant and hold owner of this request (read-only requests need no fresh anonymous owner)."""
+    return caller_of(request.headers, services(request).tenant_secret, read_only=read_only)
 
 
 def creds(request: web.Request) -> dict[str, str]:

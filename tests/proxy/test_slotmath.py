@@ -107,6 +107,26 @@ def test_classify_covers_every_reason() -> None:
     assert classify_at(NINE + 9 * 60 * M) is Reason.OUTSIDE_WINDOW  # 18:00, after the last
 
 
+def test_a_booked_afternoon_is_booked_not_outside_the_window() -> None:
+    # The load test's caller 58: every slot after 14:00 taken, 15:30 asked for.
+    tomorrow = [s + DAY_MS for s in grid_starts(30, 16)]
+    today = [s for s in grid_starts(30, 16) if s < NINE + 5 * 60 * M]
+    starts = today + tomorrow
+    verdict = classify(
+        NINE + 6 * 60 * M + 30 * M,
+        30 * M,
+        snapshot_starts=starts,
+        busy=[],
+        grid=infer_grid(starts),
+        now_ms=BASE,
+    )
+    assert verdict.reason is Reason.BOOKED
+    saturday = NINE + 2 * DAY_MS + 60 * M
+    assert classify(saturday, 30 * M, snapshot_starts=starts, busy=[], grid=None, now_ms=BASE).reason is (
+        Reason.OUTSIDE_WINDOW
+    )
+
+
 def test_a_missing_on_grid_slot_within_the_day_is_booked() -> None:
     starts = [s for s in grid_starts(30, 16) if s != NINE + 4 * 60 * M]
     verdict = classify(
