@@ -6,10 +6,11 @@ its metadata tag) shows a booking at exactly the requested instant, event type a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -277,10 +278,19 @@ class CommitService:
         now = self._now_ms()
         self.metrics.commits.labels(result=outcome.kind).inc()
         if outcome.kind == "confirmed":
-            await self._confirmed(plan, ticket, outcome)
-            await self.ledger.write(entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid))
-            self.metrics.hold_age_at_commit.observe((now - ticket.hold.created_ms) / 1000)
-            await self.stats.record_quote_to_commit(now - ticket.hold.created_ms)
+            confirmed = entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid)
+            age_ms = now - ticket.hold.created_ms
+            days = {plan.expected.start_ms // DAY_MS, (plan.expected.end_ms - 1) // DAY_MS}
+            # Independent writes, so one round trip of latency rather than four.
+            marker_uid, *_ = await asyncio.gather(
+                self._mark_booked(plan, ticket),
+                self.ledger.write(confirmed),
+                self.snapshots.invalidate(plan.expected.event_type_id, None, days),
+                self.stats.record_quote_to_commit(age_ms),
+            )
+            if marker_uid != ticket.hold.uid:
+                await self.ledger.write(replace(confirmed, hold_uid=marker_uid))
+            self.metrics.hold_age_at_commit.observe(age_ms / 1000)
             logger.info("event=commit_confirmed commit=%s booking=%s", entry.commit_id, outcome.booking_uid)
             assert outcome.response_status is not None and outcome.response_body is not None
             return Committed(outcome.response_status, outcome.response_body, outcome.passthrough_headers)
@@ -296,21 +306,22 @@ class CommitService:
         logger.warning("event=commit_not_confirmed commit=%s kind=%s", entry.commit_id, outcome.kind)
         raise self._refusal(plan, outcome)
 
-    async def _confirmed(self, plan: Plan, ticket: CommitTicket, outcome: Outcome) -> None:
+    async def _mark_booked(self, plan: Plan, ticket: CommitTicket) -> str:
+        """Turn our hold into a booked marker; returns the marker's uid."""
         resource, expected = plan.view.resource, plan.expected
         try:
             await self.holds.finish_commit(
                 resource, ticket.hold.uid, plan.owner, ticket.fence, booked_ttl_ms=self.policy.booked_ttl_ms
             )
+            return ticket.hold.uid
         except (StaleFence, HoldError):
             # Our hold lapsed during a slow commit; the booking is verified all the same, so still mark it.
             logger.warning("event=hold_lapsed_during_commit resource=%s", resource)
             self.metrics.hold_expired_during_commit.inc()
-            await self.holds.mark_booked(
+            marker = await self.holds.mark_booked(
                 resource, expected.start_ms, expected.end_ms, ttl_ms=self.policy.booked_ttl_ms
             )
-        days = {expected.start_ms // DAY_MS, (expected.end_ms - 1) // DAY_MS}
-        await self.snapshots.invalidate(expected.event_type_id, None, days)
+            return marker.uid
 
     async def _release_after_failure(self, plan: Plan, ticket: CommitTicket, outcome: Outcome) -> None:
         resource, uid = plan.view.resource, ticket.hold.uid

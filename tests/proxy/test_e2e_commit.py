@@ -279,3 +279,20 @@ async def test_idempotency_key_in_flight_is_409(make_stack: StackFactory) -> Non
     )
     assert sorted([a.status_code, b.status_code]) == [201, 409]
     assert len(live(await stack.truth())) == 1
+
+
+async def test_hold_lost_during_a_slow_commit_still_ends_in_a_booked_marker(make_stack: StackFactory) -> None:
+    stack = await make_stack(sim=SimConfig(rate_limit=0, latency_ms=300))
+    await stack.quote("A", eventTypeId=1001, start=berlin("16:30"), timeZone=BERLIN)
+    commit = asyncio.ensure_future(stack.book("A", booking("16:30")))
+    await asyncio.sleep(0.15)  # the create is now waiting on Cal.com
+    (hold,) = await stack.services.holds.live("grp:host-1", 0, 2**62)
+    assert hold.state.value == "committing"
+    assert await stack.services.holds.force_release("grp:host-1", hold.uid)
+    response = await commit
+    assert response.status_code == 201, "the booking was verified; losing our hold does not undo it"
+    (marker,) = await stack.services.holds.live("grp:host-1", 0, 2**62)
+    assert marker.state.value == "booked" and marker.uid != hold.uid
+    (entry,) = [e async for e in stack.services.ledger.entries()]
+    assert entry.state is CommitState.CONFIRMED and entry.hold_uid == marker.uid
+    assert "calproxy_hold_expired_during_commit_total 1.0" in (await stack.proxy.get("/metrics")).text
