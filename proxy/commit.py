@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from holds import CommitTicket, HoldCommitting, HoldConflict, HoldError, HoldStore, StaleFence
+from holds import CommitTicket, HoldConflict, HoldError, HoldNotFound, HoldNotOwned, HoldStore, StaleFence
 from proxy.availability import Availability, View
 from proxy.calcom.bookings import CreateBooking
-from proxy.calcom.errors import BadRequest, CalcomError, Conflict
+from proxy.calcom.errors import BadRequest, CalcomError
 from proxy.calcom.jsonwire import dumps
 from proxy.calcom.timefmt import format_in_zone, format_utc
 from proxy.errors import (
@@ -146,8 +146,7 @@ class CommitService:
     ) -> tuple[Plan, CommitTicket, LedgerEntry]:
         """Everything before the upstream call: checks, the hold in committing state, the ledger entry."""
         plan = await self._plan(request, caller, credentials, reserved_uid)
-        ticket = await self._take_hold(plan)
-        entry = await self._record(plan, caller, ticket)
+        ticket, entry = await self._take_hold(plan, caller)
         return plan, ticket, entry
 
     async def _owner_for(self, resource: str, caller: Caller, reserved_uid: str | None) -> str:
@@ -224,26 +223,20 @@ class CommitService:
             raise SlotTaken(f"{when} is outside the bookable window.", alternatives, "outside_window")
         raise SlotTaken(f"{when} is no longer available.", alternatives)
 
-    async def _take_hold(self, plan: Plan) -> CommitTicket:
-        """Move our hold to committing; without one, acquire it first so nobody else commits meanwhile."""
+    async def _take_hold(self, plan: Plan, caller: Caller) -> tuple[CommitTicket, LedgerEntry]:
+        """Move our hold to committing (acquiring one first if we have none) and open the ledger entry.
+
+        The ledger write and begin_commit are independent, so they share one round trip of latency.
+        """
         resource, expected = plan.view.resource, plan.expected
         own = plan.view.own_hold(expected.start_ms, expected.end_ms)
         try:
-            if own is not None:
-                try:
-                    return await self.holds.begin_commit(
-                        resource, own.uid, plan.owner, budget_ms=self.policy.budget_ms
-                    )
-                except HoldCommitting:
-                    raise
-                except HoldError:
-                    pass  # Expired since we looked: fall through and take a fresh one.
-            hold = await self.holds.acquire(resource, expected.start_ms, expected.end_ms, plan.owner)
-            return await self.holds.begin_commit(
-                resource, hold.uid, plan.owner, budget_ms=self.policy.budget_ms
-            )
-        except HoldCommitting as exc:
-            raise Conflict("A booking for this slot is already in progress for this caller.") from exc
+            hold = own or await self.holds.acquire(resource, expected.start_ms, expected.end_ms, plan.owner)
+            entry = self._entry(plan, caller, hold.uid)
+            begun, _ = await asyncio.gather(self._begin(plan, hold.uid), self.ledger.write(entry))
+            if begun is None:
+                begun, entry = await self._retake(plan, entry)
+            return begun, entry
         except HoldConflict as exc:
             alternatives = self.alternatives(plan.view, expected.start_ms, plan.zone)
             if exc.booked:
@@ -255,9 +248,33 @@ class CommitService:
                 seconds,
             ) from exc
 
-    async def _record(self, plan: Plan, caller: Caller, ticket: CommitTicket) -> LedgerEntry:
+    async def _retake(self, plan: Plan, entry: LedgerEntry) -> tuple[CommitTicket, LedgerEntry]:
+        """Our hold expired between the plan and now; nothing has gone upstream, so take a fresh one."""
+        expected = plan.expected
+        try:
+            hold = await self.holds.acquire(
+                plan.view.resource, expected.start_ms, expected.end_ms, plan.owner
+            )
+            entry = replace(entry, hold_uid=hold.uid)
+            begun, _ = await asyncio.gather(self._begin(plan, hold.uid), self.ledger.write(entry))
+            if begun is None:
+                raise HoldNotFound("hold vanished twice", resource=plan.view.resource, uid=hold.uid)
+        except HoldError:
+            await self.ledger.write(entry.moved(CommitState.REFUSED, self._now_ms(), detail="hold lost"))
+            raise
+        return begun, entry
+
+    async def _begin(self, plan: Plan, uid: str) -> CommitTicket | None:
+        try:
+            return await self.holds.begin_commit(
+                plan.view.resource, uid, plan.owner, budget_ms=self.policy.budget_ms
+            )
+        except (HoldNotFound, HoldNotOwned):
+            return None
+
+    def _entry(self, plan: Plan, caller: Caller, hold_uid: str) -> LedgerEntry:
         now = self._now_ms()
-        entry = LedgerEntry(
+        return LedgerEntry(
             commit_id=uuid.uuid4().hex,
             tenant=caller.tenant,
             event_type_id=plan.expected.event_type_id,
@@ -267,10 +284,8 @@ class CommitService:
             state=CommitState.PENDING,
             created_ms=now,
             updated_ms=now,
-            hold_uid=ticket.hold.uid,
+            hold_uid=hold_uid,
         )
-        await self.ledger.write(entry)
-        return entry
 
     async def conclude(
         self, plan: Plan, ticket: CommitTicket, entry: LedgerEntry, outcome: Outcome
@@ -280,12 +295,12 @@ class CommitService:
         if outcome.kind == "confirmed":
             confirmed = entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid)
             age_ms = now - ticket.hold.created_ms
-            days = {plan.expected.start_ms // DAY_MS, (plan.expected.end_ms - 1) // DAY_MS}
-            # Independent writes, so one round trip of latency rather than four.
+            # The booked marker hides the slot from every caller at once and outlives any snapshot taken
+            # before the booking (Settings enforces marker TTL > snapshot TTL), so the cached day stays:
+            # dropping it would only cost an upstream fetch. Independent writes: one round trip of latency.
             marker_uid, *_ = await asyncio.gather(
                 self._mark_booked(plan, ticket),
                 self.ledger.write(confirmed),
-                self.snapshots.invalidate(plan.expected.event_type_id, None, days),
                 self.stats.record_quote_to_commit(age_ms),
             )
             if marker_uid != ticket.hold.uid:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _markers_outlive_snapshots(self) -> Settings:
+        # A booked slot is hidden by its marker, not by dropping the cached day, so the marker must outlive
+        # any snapshot fetched before the booking (plus the fetch itself).
+        if self.booked_marker_ttl_s <= self.snapshot_ttl_s + self.upstream_timeout_s:
+            raise ValueError("booked_marker_ttl_s must exceed snapshot_ttl_s + upstream_timeout_s")
+        if self.hold_ttl_min_s > self.hold_ttl_max_s:
+            raise ValueError("hold_ttl_min_s must not exceed hold_ttl_max_s")
+        return self
 
     @property
     def commit_budget_ms(self) -> int:

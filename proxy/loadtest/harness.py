@@ -86,6 +86,9 @@ def sim_spec(config: LoadConfig) -> dict[str, Any]:
 def proxy_spec(config: LoadConfig, sim_url: str, redis_url: str | None) -> dict[str, Any]:
     """calproxy's settings for the run: every duration scaled, the hold TTL covering the longest think."""
     ttl = config.real(config.hold_ttl)
+    snapshot_ttl = config.real(30.0)
+    # Real seconds: a hung upstream request must not outlast the caller's own patience.
+    timeout = max(2.0, config.real(10.0))
     return {
         "upstream_url": sim_url,
         "redis_url": redis_url,
@@ -95,11 +98,11 @@ def proxy_spec(config: LoadConfig, sim_url: str, redis_url: str | None) -> dict[
         "hold_ttl_default_s": ttl,
         "hold_ttl_min_s": min(5.0, ttl),
         "hold_ttl_max_s": max(600.0, ttl),
-        "snapshot_ttl_s": config.real(30.0),
+        "snapshot_ttl_s": snapshot_ttl,
         "commit_freshness_s": config.real(5.0),
-        "booked_marker_ttl_s": config.real(300.0),
-        # Real seconds: a hung upstream request must not outlast the caller's own patience.
-        "upstream_timeout_s": max(2.0, config.real(10.0)),
+        # calproxy requires a booked marker to outlive any snapshot fetched before the booking.
+        "booked_marker_ttl_s": max(config.real(300.0), snapshot_ttl + timeout + 1.0),
+        "upstream_timeout_s": timeout,
     }
 
 

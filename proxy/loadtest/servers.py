@@ -15,6 +15,7 @@ import threading
 from contextlib import AsyncExitStack
 from typing import Any
 
+import uvloop
 from aiohttp import web
 
 from proxy.app import create_app
@@ -96,7 +97,8 @@ def main(argv: list[str]) -> int:
         print("usage: python -m proxy.loadtest.servers sim|proxy|bare '<json>'", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(serve(argv[0], json.loads(argv[1])))
+    # The same event loop as `calproxy serve`, for every server kind, so the figures compare like with like.
+    uvloop.run(serve(argv[0], json.loads(argv[1])))
     return 0
 
 
