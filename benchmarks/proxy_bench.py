@@ -59,6 +59,8 @@ def proxy_settings(sim_url: str, redis_url: str | None, **extra: Any) -> dict[st
         "reconcile_interval_s": 0,
         "hold_ttl_default_s": 600,
         "max_holds_per_owner": 50,
+        # calproxy requires booked markers to outlive snapshots; the benchmarks use hour-long snapshots.
+        "booked_marker_ttl_s": 7200,
         **extra,
     }
 

@@ -14,16 +14,23 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from holds import CommitTicket, HoldConflict, HoldError, HoldNotFound, HoldNotOwned, HoldStore, StaleFence
+from holds import (
+    CommitTicket,
+    Hold,
+    HoldConflict,
+    HoldError,
+    HoldNotFound,
+    HoldNotOwned,
+    HoldStore,
+    StaleFence,
+)
+from proxy import refusals
 from proxy.availability import Availability, View
 from proxy.calcom.bookings import CreateBooking
 from proxy.calcom.errors import BadRequest, CalcomError
-from proxy.calcom.jsonwire import dumps
-from proxy.calcom.timefmt import format_in_zone, format_utc
+from proxy.calcom.timefmt import format_utc
 from proxy.errors import (
     BookingMismatch,
-    NotASlot,
-    SlotReserved,
     SlotTaken,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -33,8 +40,8 @@ from proxy.ledger import CommitState, Ledger, LedgerEntry
 from proxy.metrics import Metrics
 from proxy.opstats import OpsStats
 from proxy.outcome import Outcome, OutcomeResolver
-from proxy.slotmath import DAY_MS, Reason, blocking, nearest
-from proxy.snapshot import SnapshotCache
+from proxy.slotmath import DAY_MS, Reason, infer_grid, utc_days
+from proxy.snapshot import Snapshot, SnapshotCache
 from proxy.upstream import CalcomClient
 from proxy.verification import COMMIT_TAG, Expected
 
@@ -77,14 +84,11 @@ class Request:
 class Plan:
     """Everything decided before going upstream."""
 
-    view: View
+    request: Request
+    resource: str
     owner: str
     expected: Expected
-    zone: str
-
-
-def _iso(ms: int, zone: str | None) -> str:
-    return format_in_zone(datetime.fromtimestamp(ms / 1000, tz=UTC), zone)
+    credentials: Mapping[str, str]
 
 
 def _utc(ms: int) -> str:
@@ -144,9 +148,13 @@ class CommitService:
     async def prepare(
         self, request: Request, caller: Caller, credentials: Mapping[str, str], reserved_uid: str | None
     ) -> tuple[Plan, CommitTicket, LedgerEntry]:
-        """Everything before the upstream call: checks, the hold in committing state, the ledger entry."""
-        plan = await self._plan(request, caller, credentials, reserved_uid)
-        ticket, entry = await self._take_hold(plan, caller)
+        """Everything before the upstream call: checks, our hold in committing state, the ledger entry."""
+        plan, hold = await self._plan(request, caller, credentials, reserved_uid)
+        entry = self._entry(plan, caller, hold.uid)
+        # Independent writes: begin_commit and the pending ledger entry share one round trip of latency.
+        ticket, _ = await asyncio.gather(self._begin(plan, hold.uid), self.ledger.write(entry))
+        if ticket is None:
+            ticket, entry = await self._retake(plan, entry)
         return plan, ticket, entry
 
     async def _owner_for(self, resource: str, caller: Caller, reserved_uid: str | None) -> str:
@@ -160,115 +168,104 @@ class CommitService:
 
     async def _plan(
         self, request: Request, caller: Caller, credentials: Mapping[str, str], reserved_uid: str | None
-    ) -> Plan:
-        start_ms, zone = request.start_ms, request.zone
+    ) -> tuple[Plan, Hold]:
+        """Check exact membership, then take (or refresh) our hold, which is also the check for others'.
+
+        No read of the holds is needed on the happy path: acquire is atomic, refreshes the caller's own
+        hold of the same interval (the quote's), and refuses when another owner or a booking overlaps.
+        """
+        start_ms = request.start_ms
         resource = self.availability.resources.resource_for(request.event_type_id)
         owner = await self._owner_for(resource, caller, reserved_uid)
-        window = (start_ms - DAY_MS, start_ms + self.policy.search_days * DAY_MS)
-        args = (request.event_type_id, request.length_minutes, *window, owner, credentials)
-        view = await self.availability.view(*args)
-        length_ms = request.length_minutes * 60_000 if request.length_minutes else view.length_ms
+        snapshot = await self._snapshot(request, credentials)
+        length_ms = request.length_minutes * 60_000 if request.length_minutes else snapshot.length_ms
         if length_ms is None:
             raise SlotTaken(
                 "There are no free slots for this event type around that time.", [], "outside_window"
             )
-        end_ms = start_ms + length_ms
-        grid = view.grid
+        expected = Expected(request.event_type_id, start_ms, start_ms + length_ms)
+        plan = Plan(request, resource, owner, expected, credentials)
+        grid = infer_grid(snapshot.starts)
         if grid is not None and not grid.contains(start_ms):
-            self._refuse(view, start_ms, Reason.NOT_A_SLOT, zone)
-        self._refuse_if_others_hold(view, start_ms, end_ms, zone)
-        stale = self._now_ms() - view.snapshot.oldest_fetch_ms > self.policy.freshness_ms
-        own = view.own_hold(start_ms, end_ms)
-        if start_ms not in view.snapshot.starts or (own is None and stale):
-            # Without our own live hold, only a fresh snapshot may say the slot is still free.
-            view = await self.availability.view(*args, max_age_ms=self.policy.freshness_ms)
-            self._refuse_if_others_hold(view, start_ms, end_ms, zone)
-        verdict = view.verdict(start_ms, length_ms)
-        if not verdict.available:
-            self._refuse(view, start_ms, verdict.reason, zone)
-        return Plan(view, owner, Expected(request.event_type_id, start_ms, end_ms), zone)
+            raise await self._refusal_for(plan, Reason.NOT_A_SLOT)
+        if start_ms not in snapshot.start_set:
+            snapshot = await self._snapshot(request, credentials, fresh=True)
+            if start_ms not in snapshot.start_set:
+                raise await self._refusal_for(plan)
+        before_ms = self._now_ms()
+        hold = await self._acquire(plan)
+        fresh_enough = self._now_ms() - snapshot.oldest_fetch_ms <= self.policy.freshness_ms
+        if hold.created_ms >= before_ms and not fresh_enough:
+            # A new hold, not the quote's: only a fresh snapshot may say the slot is still free. The hold is
+            # ours already, so nobody else can commit the slot while we look.
+            snapshot = await self._snapshot(request, credentials, fresh=True)
+            if start_ms not in snapshot.start_set:
+                await self.holds.release(resource, hold.uid, owner)
+                raise await self._refusal_for(plan)
+        return plan, hold
 
-    def alternatives(self, view: View, start_ms: int, zone: str | None) -> list[str]:
-        """The nearest free, unheld starts, Cal.com-formatted in the attendee's zone."""
-        picked = nearest(view.free(), start_ms, self.policy.alternatives, exclude=[start_ms])
-        return [_iso(s, zone) for s in picked]
-
-    def _refuse_if_others_hold(self, view: View, start_ms: int, end_ms: int, zone: str) -> None:
-        hits = blocking(view.busy, start_ms, end_ms)
-        if not hits:
-            return
-        alternatives = self.alternatives(view, start_ms, zone)
-        self.metrics.commits.labels(result="rejected_held").inc()
-        if any(b.booked for b in hits):
-            raise SlotTaken(
-                "This time slot has just been booked. Please choose a different time.", alternatives
-            )
-        until = max(b.expires_at_ms for b in hits)
-        seconds = max(0, -(-(until - self._now_ms()) // 1000))
-        raise SlotReserved(
-            f"This time slot is reserved by another caller. It will be freed up in {seconds} seconds "
-            f"(at {_iso(until, zone)}) unless they book it.",
-            alternatives,
-            seconds,
+    async def _snapshot(
+        self, request: Request, credentials: Mapping[str, str], *, fresh: bool = False
+    ) -> Snapshot:
+        start_ms = request.start_ms
+        days = utc_days(start_ms - DAY_MS, start_ms + self.policy.search_days * DAY_MS)
+        max_age = self.policy.freshness_ms if fresh else None
+        return await self.snapshots.get(
+            request.event_type_id, request.length_minutes, days, credentials, max_age_ms=max_age
         )
 
-    def _refuse(self, view: View, start_ms: int, reason: Reason | None, zone: str) -> None:
-        alternatives = self.alternatives(view, start_ms, zone)
-        when = _iso(start_ms, zone)
-        if reason is Reason.NOT_A_SLOT:
-            self.metrics.commits.labels(result="rejected_not_a_slot").inc()
-            raise NotASlot(f"{when} is not one of this event type's slots.", alternatives)
-        self.metrics.commits.labels(result="rejected_unavailable").inc()
-        if reason is Reason.OUTSIDE_WINDOW:
-            raise SlotTaken(f"{when} is outside the bookable window.", alternatives, "outside_window")
-        raise SlotTaken(f"{when} is no longer available.", alternatives)
-
-    async def _take_hold(self, plan: Plan, caller: Caller) -> tuple[CommitTicket, LedgerEntry]:
-        """Move our hold to committing (acquiring one first if we have none) and open the ledger entry.
-
-        The ledger write and begin_commit are independent, so they share one round trip of latency.
-        """
-        resource, expected = plan.view.resource, plan.expected
-        own = plan.view.own_hold(expected.start_ms, expected.end_ms)
+    async def _acquire(self, plan: Plan) -> Hold:
+        expected = plan.expected
         try:
-            hold = own or await self.holds.acquire(resource, expected.start_ms, expected.end_ms, plan.owner)
-            entry = self._entry(plan, caller, hold.uid)
-            begun, _ = await asyncio.gather(self._begin(plan, hold.uid), self.ledger.write(entry))
-            if begun is None:
-                begun, entry = await self._retake(plan, entry)
-            return begun, entry
-        except HoldConflict as exc:
-            alternatives = self.alternatives(plan.view, expected.start_ms, plan.zone)
-            if exc.booked:
-                raise SlotTaken("This time slot has just been booked.", alternatives) from exc
-            seconds = max(0, -(-(exc.expires_at_ms - self._now_ms()) // 1000))
-            raise SlotReserved(
-                f"This time slot is reserved by another caller. It will be freed up in {seconds} seconds.",
-                alternatives,
-                seconds,
-            ) from exc
+            return await self.holds.acquire(plan.resource, expected.start_ms, expected.end_ms, plan.owner)
+        except HoldConflict as conflict:
+            self.metrics.commits.labels(result="rejected_held").inc()
+            view = await self._view(plan)
+            raise refusals.from_conflict(
+                view, expected.start_ms, plan.request.zone, self.policy.alternatives, conflict
+            ) from conflict
+
+    async def _view(self, plan: Plan) -> View:
+        """The caller's full view (snapshot and holds): for reasons and alternatives, off the happy path."""
+        start_ms = plan.request.start_ms
+        return await self.availability.view(
+            plan.request.event_type_id,
+            plan.request.length_minutes,
+            start_ms - DAY_MS,
+            start_ms + self.policy.search_days * DAY_MS,
+            plan.owner,
+            plan.credentials,
+        )
+
+    async def _refusal_for(self, plan: Plan, reason: Reason | None = None) -> CalcomError:
+        """Why this start cannot be committed, with alternatives."""
+        view = await self._view(plan)
+        start_ms, zone, count = plan.expected.start_ms, plan.request.zone, self.policy.alternatives
+        length_ms = plan.expected.end_ms - start_ms
+        verdict = view.verdict(start_ms, length_ms)
+        reason = reason or verdict.reason
+        self.metrics.commits.labels(result=f"rejected_{reason.value if reason else 'unavailable'}").inc()
+        if reason is Reason.HELD and verdict.blocked_until_ms is not None:
+            return refusals.held(view, start_ms, zone, count, verdict.blocked_until_ms)
+        return refusals.from_reason(view, start_ms, zone, count, reason)
 
     async def _retake(self, plan: Plan, entry: LedgerEntry) -> tuple[CommitTicket, LedgerEntry]:
         """Our hold expired between the plan and now; nothing has gone upstream, so take a fresh one."""
-        expected = plan.expected
         try:
-            hold = await self.holds.acquire(
-                plan.view.resource, expected.start_ms, expected.end_ms, plan.owner
-            )
+            hold = await self._acquire(plan)
             entry = replace(entry, hold_uid=hold.uid)
             begun, _ = await asyncio.gather(self._begin(plan, hold.uid), self.ledger.write(entry))
             if begun is None:
-                raise HoldNotFound("hold vanished twice", resource=plan.view.resource, uid=hold.uid)
-        except HoldError:
+                raise HoldNotFound("hold vanished twice", resource=plan.resource, uid=hold.uid)
+        except (HoldError, CalcomError):
             await self.ledger.write(entry.moved(CommitState.REFUSED, self._now_ms(), detail="hold lost"))
             raise
         return begun, entry
 
     async def _begin(self, plan: Plan, uid: str) -> CommitTicket | None:
+        budget = self.policy.budget_ms
         try:
-            return await self.holds.begin_commit(
-                plan.view.resource, uid, plan.owner, budget_ms=self.policy.budget_ms
-            )
+            return await self.holds.begin_commit(plan.resource, uid, plan.owner, budget_ms=budget)
         except (HoldNotFound, HoldNotOwned):
             return None
 
@@ -278,7 +275,7 @@ class CommitService:
             commit_id=uuid.uuid4().hex,
             tenant=caller.tenant,
             event_type_id=plan.expected.event_type_id,
-            resource=plan.view.resource,
+            resource=plan.resource,
             start_ms=plan.expected.start_ms,
             end_ms=plan.expected.end_ms,
             state=CommitState.PENDING,
@@ -319,11 +316,11 @@ class CommitService:
             entry.moved(state, now, booking_uid=outcome.booking_uid, detail=outcome.detail)
         )
         logger.warning("event=commit_not_confirmed commit=%s kind=%s", entry.commit_id, outcome.kind)
-        raise self._refusal(plan, outcome)
+        raise await self._refusal(plan, outcome)
 
     async def _mark_booked(self, plan: Plan, ticket: CommitTicket) -> str:
         """Turn our hold into a booked marker; returns the marker's uid."""
-        resource, expected = plan.view.resource, plan.expected
+        resource, expected = plan.resource, plan.expected
         try:
             await self.holds.finish_commit(
                 resource, ticket.hold.uid, plan.owner, ticket.fence, booked_ttl_ms=self.policy.booked_ttl_ms
@@ -339,32 +336,30 @@ class CommitService:
             return marker.uid
 
     async def _release_after_failure(self, plan: Plan, ticket: CommitTicket, outcome: Outcome) -> None:
-        resource, uid = plan.view.resource, ticket.hold.uid
+        resource, uid = plan.resource, ticket.hold.uid
         try:
             if outcome.kind == "refused" and outcome.slot_taken:
                 # Cal.com says the slot is taken: holding it helps nobody, and the snapshot is stale.
                 await self.holds.release(resource, uid, plan.owner)
                 days = {plan.expected.start_ms // DAY_MS}
                 await self.snapshots.invalidate(plan.expected.event_type_id, None, days)
-            elif outcome.kind in ("unknown",):
+            elif outcome.kind in ("unknown", "timeout"):
                 pass  # A booking may exist: keep the slot blocked until the commit budget runs out.
             else:
                 await self.holds.abort_commit(resource, uid, plan.owner, ticket.fence)
         except HoldError:
             logger.info("event=hold_gone_after_failed_commit resource=%s", resource)
 
-    def _refusal(self, plan: Plan, outcome: Outcome) -> CalcomError:
-        alternatives = self.alternatives(plan.view, plan.expected.start_ms, plan.zone)
-        extra = {"alternatives": alternatives}
+    async def _refusal(self, plan: Plan, outcome: Outcome) -> CalcomError:
+        view = await self._view(plan)
+        options = refusals.alternatives(
+            view, plan.expected.start_ms, plan.request.zone, self.policy.alternatives
+        )
+        extra = {"alternatives": options}
         if outcome.kind == "refused":
             return outcome.as_error(extra)
         if outcome.kind in ("compensated", "compensation_failed"):
-            return BookingMismatch(outcome.detail, alternatives, compensated=outcome.kind == "compensated")
+            return BookingMismatch(outcome.detail, options, compensated=outcome.kind == "compensated")
         if outcome.kind == "timeout":
             return UpstreamTimeout(outcome.detail, extra_details=extra)
         return UpstreamUnavailable(outcome.detail, extra_details=extra)
-
-
-def refusal_body(error: CalcomError, path: str) -> bytes:
-    """A refusal as bytes, for idempotent replay."""
-    return dumps(error.body(path)).encode()
