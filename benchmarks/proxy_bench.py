@@ -213,10 +213,7 @@ async def bench_quote_commit(sim: Child, log_dir: Path, redis_url: str, days: li
     finally:
         await proxy.stop()
     print(f"quote, snapshot cached          {summary(quotes)}")
-    print(
-        f"quote, after a commit elsewhere {summary(quotes_in_loop)}  "
-        "(the commit invalidated a day of the window)"
-    )
+    print(f"quote, after a commit elsewhere {summary(quotes_in_loop)}  (interleaved with commits)")
     print(f"create straight to simulator    {summary(direct)}")
     print(f"commit through calproxy         {summary(commits)}")
     added = pct(commits, 50) - pct(direct, 50)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +70,10 @@ class Committed:
     headers: Mapping[str, str]
 
 
+# Runs alongside the commit's final writes, before the answer goes out (e.g. storing it for replays).
+ConfirmHook = Callable[["Committed"], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Request:
     """What is to be booked: event type, exact start, optional length, the attendee's zone."""
@@ -121,6 +125,8 @@ class CommitService:
         caller: Caller,
         credentials: Mapping[str, str],
         reserved_uid: str | None,
+        *,
+        on_confirmed: ConfirmHook | None = None,
     ) -> Committed:
         """Book exactly what was asked, or raise a Cal.com-shaped refusal carrying alternatives."""
         if booking.event_type_id is None:
@@ -143,7 +149,7 @@ class CommitService:
             "metadata": {**metadata, COMMIT_TAG: entry.commit_id},
         }
         outcome = await self.resolver.create(upstream_body, credentials, plan.expected, entry.commit_id)
-        return await self.conclude(plan, ticket, entry, outcome)
+        return await self.conclude(plan, ticket, entry, outcome, on_confirmed)
 
     async def prepare(
         self, request: Request, caller: Caller, credentials: Mapping[str, str], reserved_uid: str | None
@@ -285,7 +291,12 @@ class CommitService:
         )
 
     async def conclude(
-        self, plan: Plan, ticket: CommitTicket, entry: LedgerEntry, outcome: Outcome
+        self,
+        plan: Plan,
+        ticket: CommitTicket,
+        entry: LedgerEntry,
+        outcome: Outcome,
+        on_confirmed: ConfirmHook | None = None,
     ) -> Committed:
         now = self._now_ms()
         self.metrics.commits.labels(result=outcome.kind).inc()
@@ -295,17 +306,20 @@ class CommitService:
             # The booked marker hides the slot from every caller at once and outlives any snapshot taken
             # before the booking (Settings enforces marker TTL > snapshot TTL), so the cached day stays:
             # dropping it would only cost an upstream fetch. Independent writes: one round trip of latency.
+            assert outcome.response_status is not None and outcome.response_body is not None
+            committed = Committed(outcome.response_status, outcome.response_body, outcome.passthrough_headers)
+            hook = on_confirmed(committed) if on_confirmed else asyncio.sleep(0)
             marker_uid, *_ = await asyncio.gather(
                 self._mark_booked(plan, ticket),
                 self.ledger.write(confirmed),
                 self.stats.record_quote_to_commit(age_ms),
+                hook,
             )
             if marker_uid != ticket.hold.uid:
                 await self.ledger.write(replace(confirmed, hold_uid=marker_uid))
             self.metrics.hold_age_at_commit.observe(age_ms / 1000)
             logger.info("event=commit_confirmed commit=%s booking=%s", entry.commit_id, outcome.booking_uid)
-            assert outcome.response_status is not None and outcome.response_body is not None
-            return Committed(outcome.response_status, outcome.response_body, outcome.passthrough_headers)
+            return committed
         await self._release_after_failure(plan, ticket, outcome)
         state = {
             "refused": CommitState.REFUSED,

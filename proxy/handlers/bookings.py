@@ -14,7 +14,7 @@ from proxy.calcom.errors import BadRequest, CalcomError, status_of
 from proxy.calcom.jsonwire import dumps
 from proxy.calcom.requests import read_json
 from proxy.calcom.versions import BOOKING_VERSIONS, request_version
-from proxy.commit import Committed
+from proxy.commit import Committed, ConfirmHook
 from proxy.handlers.context import caller, creds, services
 from proxy.handlers.passthrough import forward
 from proxy.idempotency import StoredOutcome, body_digest
@@ -68,17 +68,27 @@ def replay_key(
 
 
 async def _idempotent(
-    request: web.Request, who: Caller, replay: Replay | None, run: Callable[[], Awaitable[Committed]]
+    request: web.Request,
+    who: Caller,
+    replay: Replay | None,
+    run: Callable[[ConfirmHook | None], Awaitable[Committed]],
 ) -> web.Response:
     """Run a commit once per key; replay its answer afterwards (409 while the first is in flight)."""
     if replay is None:
-        return _response(await run())
+        return _response(await run(None))
     store = services(request).idempotency
     stored = await store.claim(who.tenant, replay.key, replay.digest)
     if stored is not None:
         return _response(stored)
+
+    async def remember(committed: Committed) -> None:
+        await store.finish(
+            who.tenant, replay.key, replay.digest, StoredOutcome(committed.status, committed.body)
+        )
+
     try:
-        committed = await run()
+        # The answer is stored alongside the commit's own final writes, before the caller hears it.
+        committed = await run(remember)
     except CalcomError as error:
         if status_of(error) >= 500 or not replay.replay_refusals:
             # Outcome unknown, or a refusal the caller may retry once the slot frees up: run again next time.
@@ -90,7 +100,6 @@ async def _idempotent(
     except BaseException:
         await store.abandon(who.tenant, replay.key)
         raise
-    await store.finish(who.tenant, replay.key, replay.digest, StoredOutcome(committed.status, committed.body))
     return _response(committed)
 
 
@@ -106,8 +115,10 @@ async def create(request: web.Request) -> web.Response:
     who = caller(request)
     svc = services(request)
 
-    async def run() -> Committed:
-        return await svc.commits.commit(body, booking, who, creds(request), reserved)
+    async def run(on_confirmed: ConfirmHook | None) -> Committed:
+        return await svc.commits.commit(
+            body, booking, who, creds(request), reserved, on_confirmed=on_confirmed
+        )
 
     return await _idempotent(request, who, replay_key(request, who, raw, booking, reserved), run)
 
