@@ -282,11 +282,14 @@ async def test_idempotency_key_in_flight_is_409(make_stack: StackFactory) -> Non
 
 
 async def test_hold_lost_during_a_slow_commit_still_ends_in_a_booked_marker(make_stack: StackFactory) -> None:
-    stack = await make_stack(sim=SimConfig(rate_limit=0, latency_ms=300))
+    stack = await make_stack(sim=SimConfig(rate_limit=0, latency_ms=1000))
     await stack.quote("A", eventTypeId=1001, start=berlin("16:30"), timeZone=BERLIN)
     commit = asyncio.ensure_future(stack.book("A", booking("16:30")))
-    await asyncio.sleep(0.15)  # the create is now waiting on Cal.com
-    (hold,) = await stack.services.holds.live("grp:host-1", 0, 2**62)
+    for _ in range(100):  # wait (bounded) until the create is waiting on Cal.com
+        (hold,) = await stack.services.holds.live("grp:host-1", 0, 2**62)
+        if hold.state.value == "committing":
+            break
+        await asyncio.sleep(0.01)
     assert hold.state.value == "committing"
     assert await stack.services.holds.force_release("grp:host-1", hold.uid)
     response = await commit
