@@ -17,6 +17,7 @@ from typing import Any
 from holds import (
     CommitTicket,
     Hold,
+    HoldCommitting,
     HoldConflict,
     HoldError,
     HoldNotFound,
@@ -27,11 +28,12 @@ from holds import (
 from proxy import refusals
 from proxy.availability import Availability, View
 from proxy.calcom.bookings import CreateBooking
-from proxy.calcom.errors import BadRequest, CalcomError
+from proxy.calcom.errors import BadRequest, CalcomError, Conflict
 from proxy.calcom.timefmt import format_utc
 from proxy.errors import (
     BookingMismatch,
     SlotTaken,
+    StoreUnavailable,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
@@ -127,6 +129,7 @@ class CommitService:
         reserved_uid: str | None,
         *,
         on_confirmed: ConfirmHook | None = None,
+        replay_key: str | None = None,
     ) -> Committed:
         """Book exactly what was asked, or raise a Cal.com-shaped refusal carrying alternatives."""
         if booking.event_type_id is None:
@@ -142,26 +145,60 @@ class CommitService:
             length_minutes=booking.length_in_minutes,
             zone=booking.attendee.time_zone,
         )
-        plan, ticket, entry = await self.prepare(request, caller, credentials, reserved_uid)
+        plan, ticket, entry = await self.prepare(request, caller, credentials, reserved_uid, replay_key)
         upstream_body = {
             **body,
             "start": _utc(plan.expected.start_ms),
             "metadata": {**metadata, COMMIT_TAG: entry.commit_id},
         }
-        outcome = await self.resolver.create(upstream_body, credentials, plan.expected, entry.commit_id)
+        outcome = await self.settle(
+            self.resolver.create(upstream_body, credentials, plan.expected, entry.commit_id)
+        )
         return await self.conclude(plan, ticket, entry, outcome, on_confirmed)
 
+    async def settle(self, upstream: Awaitable[Outcome]) -> Outcome:
+        """Bound the whole upstream phase (create, look-up, compensation) by the commit budget.
+
+        httpx times each phase of a request separately, so without this a commit could outlive its hold
+        and the reconciler's grace period, and be settled twice.
+        """
+        try:
+            async with asyncio.timeout(self.policy.budget_ms / 1000):
+                return await upstream
+        except TimeoutError:
+            return Outcome(
+                "timeout", detail="Cal.com did not settle within the commit budget; outcome unknown."
+            )
+
     async def prepare(
-        self, request: Request, caller: Caller, credentials: Mapping[str, str], reserved_uid: str | None
+        self,
+        request: Request,
+        caller: Caller,
+        credentials: Mapping[str, str],
+        reserved_uid: str | None,
+        replay_key: str | None = None,
+        origin_uid: str | None = None,
     ) -> tuple[Plan, CommitTicket, LedgerEntry]:
         """Everything before the upstream call: checks, our hold in committing state, the ledger entry."""
         plan, hold = await self._plan(request, caller, credentials, reserved_uid)
-        entry = self._entry(plan, caller, hold.uid)
+        entry = replace(self._entry(plan, caller, hold.uid, replay_key), origin_uid=origin_uid)
         # Independent writes: begin_commit and the pending ledger entry share one round trip of latency.
-        ticket, _ = await asyncio.gather(self._begin(plan, hold.uid), self.ledger.write(entry))
-        if ticket is None:
-            ticket, entry = await self._retake(plan, entry)
-        return plan, ticket, entry
+        begun, written = await asyncio.gather(
+            self._begin(plan, hold.uid), self.ledger.write(entry), return_exceptions=True
+        )
+        if isinstance(written, BaseException):
+            raise written
+        if isinstance(begun, HoldCommitting):
+            # Another commit of this very hold is upstream (same caller, another Idempotency-Key).
+            await self.ledger.write(
+                entry.moved(CommitState.REFUSED, self._now_ms(), detail="already committing")
+            )
+            raise Conflict("A booking for this slot is already in progress for this caller.") from begun
+        if isinstance(begun, BaseException):
+            raise begun
+        if begun is None:
+            begun, entry = await self._retake(plan, entry)
+        return plan, begun, entry
 
     async def _owner_for(self, resource: str, caller: Caller, reserved_uid: str | None) -> str:
         """Without a call id, possession of the reservation uid is the ownership proof (Cal.com style)."""
@@ -204,10 +241,13 @@ class CommitService:
         if hold.created_ms >= before_ms and not fresh_enough:
             # A new hold, not the quote's: only a fresh snapshot may say the slot is still free. The hold is
             # ours already, so nobody else can commit the slot while we look.
-            snapshot = await self._snapshot(request, credentials, fresh=True)
-            if start_ms not in snapshot.start_set:
-                await self.holds.release(resource, hold.uid, owner)
-                raise await self._refusal_for(plan)
+            try:
+                snapshot = await self._snapshot(request, credentials, fresh=True)
+                if start_ms not in snapshot.start_set:
+                    raise await self._refusal_for(plan)
+            except BaseException:
+                await self.holds.release(resource, hold.uid, owner)  # nothing went upstream: free the slot
+                raise
         return plan, hold
 
     async def _snapshot(
@@ -275,7 +315,7 @@ class CommitService:
         except (HoldNotFound, HoldNotOwned):
             return None
 
-    def _entry(self, plan: Plan, caller: Caller, hold_uid: str) -> LedgerEntry:
+    def _entry(self, plan: Plan, caller: Caller, hold_uid: str, replay_key: str | None) -> LedgerEntry:
         now = self._now_ms()
         return LedgerEntry(
             commit_id=uuid.uuid4().hex,
@@ -288,6 +328,7 @@ class CommitService:
             created_ms=now,
             updated_ms=now,
             hold_uid=hold_uid,
+            replay_key=replay_key,
         )
 
     async def conclude(
@@ -309,14 +350,26 @@ class CommitService:
             assert outcome.response_status is not None and outcome.response_body is not None
             committed = Committed(outcome.response_status, outcome.response_body, outcome.passthrough_headers)
             hook = on_confirmed(committed) if on_confirmed else asyncio.sleep(0)
-            marker_uid, *_ = await asyncio.gather(
+            marker, recorded, *extras = await asyncio.gather(
                 self._mark_booked(plan, ticket),
                 self.ledger.write(confirmed),
                 self.stats.record_quote_to_commit(age_ms),
                 hook,
+                return_exceptions=True,
             )
-            if marker_uid != ticket.hold.uid:
-                await self.ledger.write(replace(confirmed, hold_uid=marker_uid))
+            if isinstance(recorded, BaseException):
+                # Unrecorded, the entry stays pending and reconciliation cancels the booking as a ghost:
+                # so the caller must not hear "booked" either.
+                logger.error("event=confirmed_but_unrecorded commit=%s", entry.commit_id)
+                raise StoreUnavailable(
+                    "The booking could not be recorded and will be cancelled; please retry."
+                )
+            for problem in (marker, *extras):
+                if isinstance(problem, BaseException):
+                    # Best effort: the booking is verified and recorded, these only speed up later answers.
+                    logger.warning("event=post_commit_write_failed error=%s", type(problem).__name__)
+            if isinstance(marker, str) and marker != ticket.hold.uid:
+                await self.ledger.write(replace(confirmed, hold_uid=marker))
             self.metrics.hold_age_at_commit.observe(age_ms / 1000)
             logger.info("event=commit_confirmed commit=%s booking=%s", entry.commit_id, outcome.booking_uid)
             return committed

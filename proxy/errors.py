@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from redis.exceptions import RedisError
 
-from holds import HoldError, HoldStoreUnavailable
+from holds import HoldError, HoldStoreUnavailable, InvalidHold
 from proxy.calcom.errors import (
     BadRequest,
     BareHttpError,
@@ -181,4 +181,6 @@ def from_internal_error(exc: HoldError | RedisError) -> CalcomError:
     """The one mapping of hold-engine and Redis errors that escape a handler to an HTTP error."""
     if isinstance(exc, HoldStoreUnavailable | RedisError):
         return StoreUnavailable("Hold store unavailable, please retry shortly.")
+    if isinstance(exc, InvalidHold):
+        return BadRequest(str(exc))
     return Conflict(str(exc) or type(exc).__name__)

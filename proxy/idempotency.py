@@ -18,6 +18,8 @@ from proxy.keys import ProxyKeys
 
 IN_FLIGHT_TTL_MS = 120_000
 DONE_TTL_MS = 24 * 3600 * 1000
+# Same caller, same slot, no key: long enough for an agent's retries, not a day-long memory of a slot.
+NATURAL_TTL_MS = 10 * 60 * 1000
 
 
 def digest(text: str) -> str:
@@ -66,7 +68,9 @@ class Idempotency:
             raise IdempotencyInFlight("A request with this Idempotency-Key is still being processed.")
         return StoredOutcome(status=int(record["status"]), body=record["response"].encode())
 
-    async def finish(self, tenant: str, key: str, request_digest: str, outcome: StoredOutcome) -> None:
+    async def finish(
+        self, tenant: str, key: str, request_digest: str, outcome: StoredOutcome, *, ttl_ms: int = DONE_TTL_MS
+    ) -> None:
         """Store the answer for replays."""
         record = {
             "state": "done",
@@ -74,7 +78,7 @@ class Idempotency:
             "status": outcome.status,
             "response": outcome.body.decode(),
         }
-        await self.redis.set(self.keys.idempotency(tenant, digest(key)), json.dumps(record), px=DONE_TTL_MS)
+        await self.redis.set(self.keys.idempotency(tenant, digest(key)), json.dumps(record), px=ttl_ms)
 
     async def abandon(self, tenant: str, key: str) -> None:
         """Forget a claim whose request ended without an answer worth replaying."""

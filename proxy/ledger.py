@@ -42,6 +42,10 @@ class LedgerEntry:
     booking_uid: str | None = None
     hold_uid: str | None = None
     detail: str = ""
+    # The idempotency key that replays this commit's answer; forgotten when the booking leaves the calendar.
+    replay_key: str | None = None
+    # For a reschedule: the booking it moved (Cal.com's rescheduledFromUid of the new one).
+    origin_uid: str | None = None
 
     def moved(self, state: CommitState, now_ms: int, **changes: Any) -> LedgerEntry:
         """A copy in a new state."""

@@ -24,6 +24,8 @@ from proxy.verification import Expected, booking_uids, is_slot_taken, mismatches
 logger = logging.getLogger(__name__)
 
 Matcher = Callable[[object], bool]
+PAGE_SIZE = 250  # Cal.com's maximum `take`
+MAX_PAGES = 20
 Kind = Literal["confirmed", "refused", "compensated", "compensation_failed", "unknown", "timeout"]
 MISMATCH_REASON = "calproxy: Cal.com booked a different time than requested; cancelled automatically"
 # Headers of Cal.com's answer worth passing on with a confirmed booking.
@@ -135,24 +137,28 @@ class OutcomeResolver:
         """Bookings this commit created; None when Cal.com cannot be asked (no key, or it failed)."""
         if not (self.upstream.has_own_credentials or credentials):
             return None
-        params = {
-            "eventTypeId": str(expected.event_type_id),
-            "afterStart": _iso(expected.start_ms - DAY_MS),
-            "beforeEnd": _iso(expected.end_ms + self.search_days * DAY_MS),
-            "take": "250",
-        }
-        try:
-            response = await self.upstream.list_bookings(params, credentials)
-        except (UpstreamTimeout, UpstreamUnavailable):
-            return None
-        payload = response.json()
-        if (
-            response.status != 200
-            or not isinstance(payload, dict)
-            or not isinstance(payload.get("data"), list)
-        ):
-            return None
-        return [b for b in payload["data"] if ours(b)]
+        found: list[dict[str, Any]] = []
+        for page in range(MAX_PAGES):
+            params = {
+                "eventTypeId": str(expected.event_type_id),
+                "afterStart": _iso(expected.start_ms - DAY_MS),
+                "beforeEnd": _iso(expected.end_ms + self.search_days * DAY_MS),
+                "take": str(PAGE_SIZE),
+                "skip": str(page * PAGE_SIZE),
+            }
+            try:
+                response = await self.upstream.list_bookings(params, credentials)
+            except (UpstreamTimeout, UpstreamUnavailable):
+                return None
+            payload = response.json()
+            data = payload.get("data") if isinstance(payload, dict) else None
+            if response.status != 200 or not isinstance(data, list):
+                return None
+            found.extend(b for b in data if ours(b))
+            if len(data) < PAGE_SIZE:
+                return found
+        # Too many bookings to be sure ours is not among the unread: say "cannot tell", never "none".
+        return None
 
     async def resolve(
         self, expected: Expected, ours: Matcher, credentials: Mapping[str, str], kind: Kind

@@ -144,6 +144,7 @@ class QuoteService:
     availability: Availability
     holds: HoldStore
     search_days: int
+    max_holds_per_owner: int = 3
 
     async def quote(self, request: QuoteRequest, caller: Caller, credentials: dict[str, str]) -> QuoteResult:
         """Check the exact instant, hold it when free, otherwise explain and offer the nearest free slots."""
@@ -189,6 +190,10 @@ class QuoteService:
         for s in ranked:
             if len(chosen) >= request.alternatives:
                 break
+            if sum(1 for a in chosen if a.hold) >= self.max_holds_per_owner:
+                # Past the per-caller cap a new hold would evict one we just announced: offer it unheld.
+                chosen.append(Alternative(s, s + length_ms, None))
+                continue
             try:
                 hold = await self.holds.acquire(view.resource, s, s + length_ms, caller.owner)
             except HoldConflict:

@@ -118,7 +118,18 @@ class Reconciler:
 
     async def _settle_open(self, entry: LedgerEntry, report: ReconcileReport) -> None:
         expected = Expected(entry.event_type_id, entry.start_ms, entry.end_ms)
-        found = await self.resolver.find(expected, lambda b: tagged(b, entry.commit_id), {})
+        origin = entry.origin_uid
+
+        def ours(booking: object) -> bool:
+            # A reschedule carries no tag (Cal.com takes no metadata there): it is known by its origin.
+            moved = (
+                origin is not None
+                and isinstance(booking, dict)
+                and booking.get("rescheduledFromUid") == origin
+            )
+            return tagged(booking, entry.commit_id) or moved
+
+        found = await self.resolver.find(expected, ours, {})
         if found is None:
             report.unresolved.append(entry.commit_id)
             return

@@ -12,6 +12,7 @@ from proxy.calcom.bookings import Reschedule
 from proxy.calcom.timefmt import format_utc, parse_instant
 from proxy.commit import CommitService, Committed, Request
 from proxy.errors import UpstreamRefusal
+from proxy.idempotency import Idempotency
 from proxy.identity import Caller
 from proxy.ledger import CommitState, Ledger
 from proxy.outcome import OutcomeResolver
@@ -54,6 +55,7 @@ class Rescheduler:
     ledger: Ledger
     holds: HoldStore
     snapshots: SnapshotCache
+    idempotency: Idempotency
 
     async def reschedule(
         self,
@@ -80,9 +82,11 @@ class Rescheduler:
             length_minutes=None,
             zone=_zone(booking),
         )
-        plan, ticket, entry = await self.commits.prepare(request, caller, credentials, None)
+        plan, ticket, entry = await self.commits.prepare(request, caller, credentials, None, origin_uid=uid)
         upstream_body = {**body, "start": format_utc(parsed.start)}
-        outcome = await self.resolver.reschedule(uid, upstream_body, credentials, plan.expected)
+        outcome = await self.commits.settle(
+            self.resolver.reschedule(uid, upstream_body, credentials, plan.expected)
+        )
         committed = await self.commits.conclude(plan, ticket, entry, outcome)
         await self.retire(uid, booking, CommitState.RESCHEDULED)
         return committed
@@ -93,6 +97,9 @@ class Rescheduler:
         if entry is not None:
             if entry.hold_uid:
                 await self.holds.force_release(entry.resource, entry.hold_uid)
+            if entry.replay_key:
+                # A retry of the same request is a new booking now, never a replay of the retired one.
+                await self.idempotency.abandon(entry.tenant, entry.replay_key)
             await self.ledger.write(entry.moved(state, int(self.commits.clock() * 1000)))
         event_type_id = entry.event_type_id if entry else (_event_type_id(booking) if booking else None)
         start = entry.start_ms if entry else (_ms(booking.get("start")) if booking else None)

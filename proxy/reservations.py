@@ -13,7 +13,7 @@ from typing import Any
 
 from holds import Hold, HoldConflict, HoldError, HoldStore
 from proxy.availability import Availability
-from proxy.calcom.errors import NotFound, Unprocessable
+from proxy.calcom.errors import BadRequest, NotFound, Unprocessable
 from proxy.calcom.reservations import (
     ALREADY_BOOKED,
     ALREADY_RESERVED,
@@ -93,7 +93,15 @@ class ReservationService:
         length_ms = int((end - start).total_seconds() * 1000) if end else view.length_ms
         if length_ms is None or length_ms <= 0:
             raise Unprocessable(ALREADY_BOOKED)
+        if view.length_ms is not None and length_ms != view.length_ms:
+            # Cal.com would hold any interval; a proxy guarding the calendar holds one slot, not a day.
+            minutes = view.length_ms // 60_000
+            raise BadRequest(
+                f"slotUtcEndDate must be slotUtcStartDate plus the slot length ({minutes} minutes)"
+            )
         verdict = view.verdict(start_ms, length_ms)
+        if verdict.reason is Reason.OUTSIDE_WINDOW and start_ms <= view.now_ms:
+            raise BadRequest("Can't reserve a slot in the past.")
         if verdict.reason is Reason.HELD:
             raise Unprocessable(ALREADY_RESERVED)
         if verdict.reason is Reason.BOOKED:

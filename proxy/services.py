@@ -106,6 +106,7 @@ def build_services(
     availability = Availability(snapshots=snapshots, holds=holds, resources=resources, clock=clock)
     ledger = Ledger(redis, keys)
     stats = OpsStats(redis, keys)
+    idempotency = Idempotency(redis, keys)
     commit_policy = CommitPolicy(
         budget_ms=settings.commit_budget_ms,
         booked_ttl_ms=int(settings.booked_marker_ttl_s * 1000),
@@ -137,12 +138,14 @@ def build_services(
         policy=policy,
         snapshots=snapshots,
         availability=availability,
-        quotes=QuoteService(availability, holds, settings.alternatives_search_days),
+        quotes=QuoteService(
+            availability, holds, settings.alternatives_search_days, settings.max_holds_per_owner
+        ),
         reservations=ReservationService(availability, holds),
         ledger=ledger,
-        idempotency=Idempotency(redis, keys),
+        idempotency=idempotency,
         commits=commits,
-        rescheduler=Rescheduler(commits, resolver, upstream, ledger, holds, snapshots),
+        rescheduler=Rescheduler(commits, resolver, upstream, ledger, holds, snapshots, idempotency),
         reconciler=Reconciler(
             ledger, upstream, resolver, metrics, clock, pending_grace_ms=2 * commit_policy.budget_ms
         ),

@@ -17,7 +17,7 @@ from proxy.calcom.versions import BOOKING_VERSIONS, request_version
 from proxy.commit import Committed, ConfirmHook
 from proxy.handlers.context import caller, creds, services
 from proxy.handlers.passthrough import forward
-from proxy.idempotency import StoredOutcome, body_digest
+from proxy.idempotency import DONE_TTL_MS, NATURAL_TTL_MS, StoredOutcome, body_digest
 from proxy.identity import Caller
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -50,6 +50,7 @@ class Replay:
     key: str
     digest: str
     replay_refusals: bool
+    ttl_ms: int = DONE_TTL_MS
 
 
 def replay_key(
@@ -64,7 +65,8 @@ def replay_key(
         return None
     start_ms = int(booking.start.timestamp() * 1000)
     # A retry of the same slot by the same caller must not book twice, whatever else changed in the body.
-    return Replay(f"natural:{ident}:{booking.event_type_id}:{start_ms}", "natural", replay_refusals=False)
+    key = f"natural:{ident}:{booking.event_type_id}:{start_ms}"
+    return Replay(key, "natural", replay_refusals=False, ttl_ms=NATURAL_TTL_MS)
 
 
 async def _idempotent(
@@ -82,9 +84,8 @@ async def _idempotent(
         return _response(stored)
 
     async def remember(committed: Committed) -> None:
-        await store.finish(
-            who.tenant, replay.key, replay.digest, StoredOutcome(committed.status, committed.body)
-        )
+        outcome = StoredOutcome(committed.status, committed.body)
+        await store.finish(who.tenant, replay.key, replay.digest, outcome, ttl_ms=replay.ttl_ms)
 
     try:
         # The answer is stored alongside the commit's own final writes, before the caller hears it.
@@ -115,12 +116,15 @@ async def create(request: web.Request) -> web.Response:
     who = caller(request)
     svc = services(request)
 
+    replay = replay_key(request, who, raw, booking, reserved)
+
     async def run(on_confirmed: ConfirmHook | None) -> Committed:
+        key = replay.key if replay else None
         return await svc.commits.commit(
-            body, booking, who, creds(request), reserved, on_confirmed=on_confirmed
+            body, booking, who, creds(request), reserved, on_confirmed=on_confirmed, replay_key=key
         )
 
-    return await _idempotent(request, who, replay_key(request, who, raw, booking, reserved), run)
+    return await _idempotent(request, who, replay, run)
 
 
 async def reschedule(request: web.Request) -> web.StreamResponse:

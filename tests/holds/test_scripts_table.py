@@ -229,7 +229,14 @@ ROWS = [
         [acq("a1", 0, HOUR), wait(5_000), begin("a1", budget_ms=700_000)],
         h(state=COMMITTING, fence=(T0_MS + 5_000) * 1000 + 1, expires_at_ms=T0_MS + 5_000 + 700_000),
     ),
-    Row("begin/again-issues-higher-fence", [acq("a1", 0, HOUR), begin("a1"), begin("a1")], h(fence=F1 + 1)),
+    Row(
+        "begin/again-while-committing-refused", [acq("a1", 0, HOUR), begin("a1"), begin("a1")], HoldCommitting
+    ),
+    Row(
+        "begin/after-abort-issues-higher-fence",
+        [acq("a1", 0, HOUR), begin("a1"), abort("a1"), begin("a1")],
+        h(fence=F1 + 1),
+    ),
     Row(
         "begin/fence-per-resource",
         [acq("a1", 0, HOUR), begin("a1"), acq("b1", 2 * HOUR, 3 * HOUR, "B"), begin("b1", "B")],
@@ -248,7 +255,7 @@ ROWS = [
     Row("finish/is-idempotent", [acq("a1", 0, HOUR), begin("a1"), finish("a1"), finish("a1")], None),
     Row(
         "finish/stale-fence",
-        [acq("a1", 0, HOUR), begin("a1"), begin("a1"), finish("a1", fence=F1)],
+        [acq("a1", 0, HOUR), begin("a1"), abort("a1"), begin("a1"), finish("a1", fence=F1)],
         StaleFence,
     ),
     Row("finish/not-begun", [acq("a1", 0, HOUR), finish("a1", fence=0)], StaleFence),

@@ -174,7 +174,9 @@ class HoldMachine(RuleBasedStateMachine):
         uid = self.pick_uid(data)
         got = self.outcome(self.store.begin_commit(R, uid, owner, budget_ms=budget))
         want = self.model.owned(uid, owner, booked_is_absent=True)
-        if isinstance(want, Hold):
+        if isinstance(want, Hold) and want.state == C:
+            want = HoldCommitting  # a second commit of one hold must never go upstream too
+        elif isinstance(want, Hold):
             assert got.fence > self.last_fence  # strictly increasing per resource
             self.last_fence = got.fence
             want = self.model.put(
