@@ -42,7 +42,7 @@ from proxy.ledger import CommitState, Ledger, LedgerEntry
 from proxy.metrics import Metrics
 from proxy.opstats import OpsStats
 from proxy.outcome import Outcome, OutcomeResolver
-from proxy.slotmath import DAY_MS, Reason, infer_grid, utc_days
+from proxy.slotmath import DAY_MS, Reason, utc_days
 from proxy.snapshot import Snapshot, SnapshotCache
 from proxy.upstream import CalcomClient
 from proxy.verification import COMMIT_TAG, Expected
@@ -84,6 +84,8 @@ class Request:
     start_ms: int
     length_minutes: int | None
     zone: str
+    # A reschedule's own booking must not count against its new time (Cal.com's bookingUidToReschedule).
+    reschedule_uid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,9 +230,8 @@ class CommitService:
             )
         expected = Expected(request.event_type_id, start_ms, start_ms + length_ms)
         plan = Plan(request, resource, owner, expected, credentials)
-        grid = infer_grid(snapshot.starts)
-        if grid is not None and not grid.contains(start_ms):
-            raise await self._refusal_for(plan, Reason.NOT_A_SLOT)
+        # A start missing from the cached snapshot gets a fresh look before any refusal: it may have been
+        # freed since, and only then is the reason (off-grid, booked, held, outside) worked out.
         if start_ms not in snapshot.start_set:
             snapshot = await self._snapshot(request, credentials, fresh=True)
             if start_ms not in snapshot.start_set:
@@ -255,6 +256,10 @@ class CommitService:
     ) -> Snapshot:
         start_ms = request.start_ms
         days = utc_days(start_ms - DAY_MS, start_ms + self.policy.search_days * DAY_MS)
+        if request.reschedule_uid:
+            return await self.snapshots.fetch_uncached(
+                request.event_type_id, request.length_minutes, days, credentials, request.reschedule_uid
+            )
         max_age = self.policy.freshness_ms if fresh else None
         return await self.snapshots.get(
             request.event_type_id, request.length_minutes, days, credentials, max_age_ms=max_age

@@ -14,7 +14,7 @@ from proxy.commit import CommitService, Committed, Request
 from proxy.errors import UpstreamRefusal
 from proxy.idempotency import Idempotency
 from proxy.identity import Caller
-from proxy.ledger import CommitState, Ledger
+from proxy.ledger import CommitState, Ledger, LedgerEntry
 from proxy.outcome import OutcomeResolver
 from proxy.slotmath import DAY_MS
 from proxy.snapshot import SnapshotCache
@@ -56,6 +56,7 @@ class Rescheduler:
     holds: HoldStore
     snapshots: SnapshotCache
     idempotency: Idempotency
+    marker_ttl_ms: int
 
     async def reschedule(
         self,
@@ -81,15 +82,35 @@ class Rescheduler:
             start_ms=int(parsed.start.timestamp() * 1000),
             length_minutes=None,
             zone=_zone(booking),
+            reschedule_uid=uid,
         )
-        plan, ticket, entry = await self.commits.prepare(request, caller, credentials, None, origin_uid=uid)
-        upstream_body = {**body, "start": format_utc(parsed.start)}
-        outcome = await self.commits.settle(
-            self.resolver.reschedule(uid, upstream_body, credentials, plan.expected)
-        )
-        committed = await self.commits.conclude(plan, ticket, entry, outcome)
+        # The booking being moved must not block its own new time (e.g. 10:00-11:00 -> 10:15-11:15).
+        previous = await self._lift_marker(uid)
+        try:
+            plan, ticket, entry = await self.commits.prepare(
+                request, caller, credentials, None, origin_uid=uid
+            )
+            upstream_body = {**body, "start": format_utc(parsed.start)}
+            outcome = await self.commits.settle(
+                self.resolver.reschedule(uid, upstream_body, credentials, plan.expected)
+            )
+            committed = await self.commits.conclude(plan, ticket, entry, outcome)
+        except BaseException:
+            if previous is not None:  # Not moved: the old booking stands, so does its marker.
+                await self.holds.mark_booked(
+                    previous.resource, previous.start_ms, previous.end_ms, ttl_ms=self.marker_ttl_ms
+                )
+            raise
         await self.retire(uid, booking, CommitState.RESCHEDULED)
         return committed
+
+    async def _lift_marker(self, uid: str) -> LedgerEntry | None:
+        """Release the booked marker of a booking we confirmed, returning its entry to restore it later."""
+        entry = await self.ledger.find_booking(uid)
+        if entry is None or entry.state is not CommitState.CONFIRMED or not entry.hold_uid:
+            return None
+        await self.holds.force_release(entry.resource, entry.hold_uid)
+        return entry
 
     async def retire(self, uid: str, booking: dict[str, Any] | None, state: CommitState) -> None:
         """A booking left the calendar: free its booked marker and cached day, and note it in the ledger."""

@@ -145,7 +145,9 @@ def build_services(
         ledger=ledger,
         idempotency=idempotency,
         commits=commits,
-        rescheduler=Rescheduler(commits, resolver, upstream, ledger, holds, snapshots, idempotency),
+        rescheduler=Rescheduler(
+            commits, resolver, upstream, ledger, holds, snapshots, idempotency, commit_policy.booked_ttl_ms
+        ),
         reconciler=Reconciler(
             ledger, upstream, resolver, metrics, clock, pending_grace_ms=2 * commit_policy.budget_ms
         ),

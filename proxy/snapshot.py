@@ -255,18 +255,46 @@ class SnapshotCache:
         # The other process died or is slow: fetch ourselves rather than fail the caller.
         return await self._fetch(event_type_id, dur, days, credentials)
 
-    async def _fetch(
-        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str]
+    async def fetch_uncached(
+        self,
+        event_type_id: int,
+        duration: int | None,
+        days: Sequence[int],
+        credentials: Mapping[str, str],
+        reschedule_uid: str,
+    ) -> Snapshot:
+        """Days as Cal.com sees them when rescheduling one booking (its own slot is free); not cached."""
+        return Snapshot(
+            days=await self._from_upstream(
+                event_type_id, duration or 0, list(days), credentials, reschedule_uid
+            )
+        )
+
+    async def _from_upstream(
+        self,
+        event_type_id: int,
+        dur: int,
+        days: list[int],
+        credentials: Mapping[str, str],
+        reschedule_uid: str | None = None,
     ) -> dict[int, DaySlots]:
         result: dict[int, DaySlots] = {}
         for run in contiguous_runs(days):
             start = day_iso(run[0])
             end = format_utc(datetime.fromtimestamp(((run[-1] + 1) * DAY_MS - 1) / 1000, tz=UTC))
             self.upstream_fetches += 1
-            response = await self.upstream.get_slots(event_type_id, start, end, dur or None, credentials)
+            response = await self.upstream.get_slots(
+                event_type_id, start, end, dur or None, credentials, reschedule_uid=reschedule_uid
+            )
             if response.status != 200:
                 raise UpstreamRefused(response)
             result.update(parse_range_slots(response.json(), run, self._now_ms()))
+        return result
+
+    async def _fetch(
+        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str]
+    ) -> dict[int, DaySlots]:
+        result = await self._from_upstream(event_type_id, dur, days, credentials)
         async with self.redis.pipeline(transaction=False) as pipe:
             for d, slots in result.items():
                 pipe.set(self.keys.snapshot(event_type_id, dur, str(d)), slots.encode(), px=self.ttl_ms)

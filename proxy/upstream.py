@@ -85,12 +85,21 @@ class CalcomClient:
         return UpstreamResponse(response.status_code, response.headers, response.content)
 
     async def get_slots(
-        self, event_type_id: int, start: str, end: str, duration: int | None, credentials: Mapping[str, str]
+        self,
+        event_type_id: int,
+        start: str,
+        end: str,
+        duration: int | None,
+        credentials: Mapping[str, str],
+        *,
+        reschedule_uid: str | None = None,
     ) -> UpstreamResponse:
         """GET /v2/slots in range format, UTC, for the snapshot cache."""
         params = {"eventTypeId": str(event_type_id), "start": start, "end": end, "format": "range"}
         if duration:
             params["duration"] = str(duration)
+        if reschedule_uid:
+            params["bookingUidToReschedule"] = reschedule_uid
         headers = {VERSION_HEADER: SLOTS_VERSION, **credentials}
         return await self.request("GET", "/v2/slots", params=params, headers=headers)
 

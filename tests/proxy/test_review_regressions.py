@@ -101,3 +101,33 @@ async def test_legacy_reserve_holds_one_slot_not_a_day(stack: Stack) -> None:
         "slotUtcEndDate": "2020-01-06T09:30:00Z",
     }
     assert (await stack.proxy.post("/v2/slots/reserve", json=past)).status_code == 400
+
+
+async def test_reschedule_may_overlap_the_booking_it_moves(stack: Stack) -> None:
+    made = await stack.book("A", booking("10:00", event_type_id=1002))  # 60 minutes on a 15-minute grid
+    assert made.status_code == 201
+    uid = made.json()["data"]["uid"]
+    moved = await stack.proxy.post(
+        f"/v2/bookings/{uid}/reschedule",
+        json={"start": berlin("10:15")},
+        headers={**BOOKINGS_V, "X-Call-Id": "A"},
+    )
+    assert moved.status_code == 201, moved.text
+    (booked,) = live(await stack.truth())
+    assert booked["uid"] == moved.json()["data"]["uid"] and booked["start"].startswith(berlin("10:15")[:10])
+    # The new time is protected at once: another caller is refused 10:30 (inside 10:15-11:15).
+    other = await stack.quote("B", eventTypeId=1002, start=berlin("10:30"), timeZone=BERLIN)
+    assert other["available"] is False
+
+
+async def test_a_refused_reschedule_keeps_the_old_booking_protected(stack: Stack) -> None:
+    made = await stack.book("A", booking("09:00"))
+    uid = made.json()["data"]["uid"]
+    refused = await stack.proxy.post(
+        f"/v2/bookings/{uid}/reschedule",
+        json={"start": berlin("09:10")},
+        headers={**BOOKINGS_V, "X-Call-Id": "A"},
+    )
+    assert refused.status_code == 400  # not a slot
+    again = await stack.quote("B", eventTypeId=1001, start=berlin("09:00"), timeZone=BERLIN)
+    assert again["available"] is False and again["reason"] == "booked"
