@@ -111,3 +111,15 @@ local function ok_hold(uid, r)
   return {0, uid, encode(r)}
 end
 
+-- Prune, then load hold `uid` for `owner`. Returns the record, or nil and the reply code: 2 when it is
+-- absent (a booked marker counts as absent when markers_absent), 3 when another owner's.
+local function owned(uid, owner, markers_absent)
+  prune()
+  local r = load(uid)
+  if not r or (markers_absent and r.state == 'b') then
+    touch()
+    return nil, 2
+  end
+  if r.owner ~= owner then return nil, 3 end
+  return r, 0
+end

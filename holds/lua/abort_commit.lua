@@ -3,13 +3,8 @@
 -- ARGV: 1 now_ms, 2 uid, 3 owner, 4 fence, 5 ttl_ms
 -- returns {0, uid, record} | {2} not found | {3} not owned | {4} stale fence (also after finish_commit)
 local uid, owner, fence, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-prune()
-local r = load(uid)
-if not r then
-  touch()
-  return {2}
-end
-if r.owner ~= owner then return {3} end
+local r, code = owned(uid, owner, false)
+if not r then return {code} end
 if r.state ~= 'c' or r.fence ~= fence then return {4} end
 r.state = 'h'
 r.exp = NOW + ttl

@@ -4,13 +4,8 @@
 -- returns {0, uid, record} (record carries the fence) | {2} not found | {3} not owned | {5} committing
 -- A hold already committing is refused: two commits of one hold must never both go upstream.
 local uid, owner, budget = ARGV[2], ARGV[3], tonumber(ARGV[4])
-prune()
-local r = load(uid)
-if not r or r.state == 'b' then
-  touch()
-  return {2}
-end
-if r.owner ~= owner then return {3} end
+local r, code = owned(uid, owner, true)
+if not r then return {code} end
 if r.state == 'c' then return {5} end
 -- The counter is seeded from the clock (x1000) whenever it is (re)created, so fences keep increasing
 -- after an idle resource's keys expired, unless it committed over 1000 times per ms on average.

@@ -3,13 +3,8 @@
 -- ARGV: 1 now_ms, 2 uid, 3 owner, 4 ttl_ms
 -- returns {0, uid, record} | {2} not found (absent, expired or booked) | {3} not owned | {5} committing
 local uid, owner, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4])
-prune()
-local r = load(uid)
-if not r or r.state == 'b' then
-  touch()
-  return {2}
-end
-if r.owner ~= owner then return {3} end
+local r, code = owned(uid, owner, true)
+if not r then return {code} end
 if r.state == 'c' then return {5} end
 r.exp = NOW + ttl
 save(uid, r)

@@ -3,13 +3,8 @@
 -- ARGV: 1 now_ms, 2 uid, 3 owner
 -- returns {0} released | {2} not found (absent, expired or booked) | {3} not owned
 local uid, owner = ARGV[2], ARGV[3]
-prune()
-local r = load(uid)
-if not r or r.state == 'b' then
-  touch()
-  return {2}
-end
-if r.owner ~= owner then return {3} end
+local r, code = owned(uid, owner, true)
+if not r then return {code} end
 drop(uid, r)
 touch()
 return {0}
