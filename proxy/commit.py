@@ -11,7 +11,6 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from holds import (
@@ -29,7 +28,7 @@ from proxy import refusals
 from proxy.availability import Availability, View
 from proxy.calcom.bookings import CreateBooking
 from proxy.calcom.errors import BadRequest, CalcomError, Conflict
-from proxy.calcom.timefmt import format_utc
+from proxy.calcom.timefmt import format_ms
 from proxy.errors import (
     BookingMismatch,
     SlotTaken,
@@ -99,11 +98,6 @@ class Plan:
     credentials: Mapping[str, str]
 
 
-def _utc(ms: int) -> str:
-    """Cal.com takes an offset-less start as UTC, so we always send UTC with Z (CONTRACT §3)."""
-    return format_utc(datetime.fromtimestamp(ms / 1000, tz=UTC))
-
-
 @dataclass
 class CommitService:
     """Runs one verified commit per call."""
@@ -150,7 +144,8 @@ class CommitService:
         plan, ticket, entry = await self.prepare(request, caller, credentials, reserved_uid, replay_key)
         upstream_body = {
             **body,
-            "start": _utc(plan.expected.start_ms),
+            # Cal.com takes an offset-less start as UTC, so we always send UTC with Z (CONTRACT §3).
+            "start": format_ms(plan.expected.start_ms),
             "metadata": {**metadata, COMMIT_TAG: entry.commit_id},
         }
         outcome = await self.settle(

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from proxy.calcom.errors import CalcomError
 from proxy.calcom.jsonwire import dumps
-from proxy.calcom.timefmt import format_utc
+from proxy.calcom.timefmt import format_ms
 from proxy.errors import UpstreamRefusal, UpstreamTimeout, UpstreamUnavailable
 from proxy.metrics import Metrics
 from proxy.slotmath import DAY_MS
@@ -31,10 +30,6 @@ MISMATCH_REASON = "calproxy: Cal.com booked a different time than requested; can
 # Headers of Cal.com's answer worth passing on with a confirmed booking.
 PASSTHROUGH_HEADERS = ("x-request-id", "x-ratelimit-limit-default", "x-ratelimit-remaining-default")
 PASSTHROUGH_PREFIX = "x-ratelimit-"
-
-
-def _iso(ms: int) -> str:
-    return format_utc(datetime.fromtimestamp(ms / 1000, tz=UTC))
 
 
 def passthrough_headers(response: UpstreamResponse) -> dict[str, str]:
@@ -141,8 +136,8 @@ class OutcomeResolver:
         for page in range(MAX_PAGES):
             params = {
                 "eventTypeId": str(expected.event_type_id),
-                "afterStart": _iso(expected.start_ms - DAY_MS),
-                "beforeEnd": _iso(expected.end_ms + self.search_days * DAY_MS),
+                "afterStart": format_ms(expected.start_ms - DAY_MS),
+                "beforeEnd": format_ms(expected.end_ms + self.search_days * DAY_MS),
                 "take": str(PAGE_SIZE),
                 "skip": str(page * PAGE_SIZE),
             }

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from holds import Hold, HoldConflict, HoldStore
 from proxy.availability import Availability, View
-from proxy.calcom.timefmt import format_in_zone, is_valid_zone, parse_instant
+from proxy.calcom.timefmt import format_ms, is_valid_zone, parse_instant
 from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
 from proxy.identity import Caller, public_uid
 from proxy.slotmath import DAY_MS, Reason, nearest
@@ -105,10 +105,6 @@ class QuoteResult:
     blocked_until_ms: int | None = None
 
 
-def _iso(ms: int, zone: str | None) -> str:
-    return format_in_zone(datetime.fromtimestamp(ms / 1000, tz=UTC), zone)
-
-
 def quote_body(result: QuoteResult, zone: str, event_type_id: int) -> dict[str, Any]:
     """The quote response envelope, times in the caller's zone as Cal.com formats them."""
 
@@ -118,20 +114,20 @@ def quote_body(result: QuoteResult, zone: str, event_type_id: int) -> dict[str, 
     hold = result.hold
     slot = None
     if result.available and result.end_ms is not None:
-        slot = {"start": _iso(result.start_ms, zone), "end": _iso(result.end_ms, zone)}
+        slot = {"start": format_ms(result.start_ms, zone), "end": format_ms(result.end_ms, zone)}
     alternatives: list[dict[str, Any]] = []
     for alt in result.alternatives:
-        entry: dict[str, Any] = {"start": _iso(alt.start_ms, zone), "end": _iso(alt.end_ms, zone)}
+        entry: dict[str, Any] = {"start": format_ms(alt.start_ms, zone), "end": format_ms(alt.end_ms, zone)}
         if alt.hold is not None:
             entry["reservationUid"] = uid(alt.hold)
-            entry["reservationUntil"] = _iso(alt.hold.expires_at_ms, zone)
+            entry["reservationUntil"] = format_ms(alt.hold.expires_at_ms, zone)
         alternatives.append(entry)
     data = {
         "available": result.available,
         "reason": result.reason.value if result.reason else None,
         "slot": slot,
         "reservationUid": uid(hold) if hold else None,
-        "reservationUntil": _iso(hold.expires_at_ms, zone) if hold else None,
+        "reservationUntil": format_ms(hold.expires_at_ms, zone) if hold else None,
         "alternatives": alternatives,
     }
     return {"status": "success", "data": data}
@@ -184,8 +180,7 @@ class QuoteService:
             picked = nearest(free, start_ms, request.alternatives, exclude=[start_ms])
             return [Alternative(s, s + length_ms, None) for s in picked]
         # Held alternatives: walk outwards from the request, skipping any that another caller just took.
-        ranked = nearest(free, start_ms, len(free), exclude=[start_ms])
-        ranked.sort(key=lambda s: (abs(s - start_ms), s))
+        ranked = sorted((s for s in set(free) if s != start_ms), key=lambda s: (abs(s - start_ms), s))
         chosen: list[Alternative] = []
         for s in ranked:
             if len(chosen) >= request.alternatives:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from holds import HoldConflict
 from proxy.availability import View
 from proxy.calcom.errors import CalcomError
-from proxy.calcom.timefmt import format_in_zone
+from proxy.calcom.timefmt import format_ms
 from proxy.errors import NotASlot, SlotReserved, SlotTaken
 from proxy.slotmath import Reason, nearest
 
 
-def iso(ms: int, zone: str | None) -> str:
-    """An instant as Cal.com formats it in a zone."""
-    return format_in_zone(datetime.fromtimestamp(ms / 1000, tz=UTC), zone)
-
-
 def alternatives(view: View, start_ms: int, zone: str | None, count: int) -> list[str]:
     """The nearest free, unheld starts, Cal.com-formatted in the attendee's zone."""
-    return [iso(s, zone) for s in nearest(view.free(), start_ms, count, exclude=[start_ms])]
+    return [format_ms(s, zone) for s in nearest(view.free(), start_ms, count, exclude=[start_ms])]
 
 
 def seconds_until(until_ms: int, now_ms: int) -> int:
@@ -32,7 +25,7 @@ def held(view: View, start_ms: int, zone: str, count: int, until_ms: int) -> Slo
     seconds = seconds_until(until_ms, view.now_ms)
     return SlotReserved(
         f"This time slot is reserved by another caller. It will be freed up in {seconds} seconds "
-        f"(at {iso(until_ms, zone)}) unless they book it.",
+        f"(at {format_ms(until_ms, zone)}) unless they book it.",
         alternatives(view, start_ms, zone, count),
         seconds,
     )
@@ -51,7 +44,7 @@ def from_conflict(view: View, start_ms: int, zone: str, count: int, conflict: Ho
 def from_reason(view: View, start_ms: int, zone: str, count: int, reason: Reason | None) -> CalcomError:
     """The refusal for a start that is not a free slot, worded by why."""
     options = alternatives(view, start_ms, zone, count)
-    when = iso(start_ms, zone)
+    when = format_ms(start_ms, zone)
     if reason is Reason.NOT_A_SLOT:
         return NotASlot(f"{when} is not one of this event type's slots.", options)
     if reason is Reason.OUTSIDE_WINDOW:

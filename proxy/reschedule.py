@@ -9,7 +9,7 @@ from typing import Any
 
 from holds import HoldStore
 from proxy.calcom.bookings import Reschedule
-from proxy.calcom.timefmt import format_utc, parse_instant
+from proxy.calcom.timefmt import format_utc
 from proxy.commit import CommitService, Committed, Request
 from proxy.errors import UpstreamRefusal
 from proxy.idempotency import Idempotency
@@ -19,15 +19,9 @@ from proxy.outcome import OutcomeResolver
 from proxy.slotmath import DAY_MS
 from proxy.snapshot import SnapshotCache
 from proxy.upstream import CalcomClient
+from proxy.verification import instant_ms
 
 logger = logging.getLogger(__name__)
-
-
-def _ms(value: object) -> int | None:
-    try:
-        return int(parse_instant(value).timestamp() * 1000) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _event_type_id(booking: dict[str, Any]) -> int | None:
@@ -123,7 +117,7 @@ class Rescheduler:
                 await self.idempotency.abandon(entry.tenant, entry.replay_key)
             await self.ledger.write(entry.moved(state, int(self.commits.clock() * 1000)))
         event_type_id = entry.event_type_id if entry else (_event_type_id(booking) if booking else None)
-        start = entry.start_ms if entry else (_ms(booking.get("start")) if booking else None)
+        start = entry.start_ms if entry else (instant_ms(booking.get("start")) if booking else None)
         if event_type_id is not None and start is not None:
             await self.snapshots.invalidate(event_type_id, None, [start // DAY_MS])
         logger.info("event=booking_retired booking=%s state=%s", uid, state.value)

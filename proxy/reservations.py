@@ -8,7 +8,7 @@ exactly as Cal.com's reservationUid works, and the tenant must match.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from holds import Hold, HoldConflict, HoldError, HoldStore
@@ -20,12 +20,9 @@ from proxy.calcom.reservations import (
     reservation_output,
     reserved_slot_output,
 )
+from proxy.calcom.timefmt import from_ms
 from proxy.identity import Caller, owner_in_tenant, parse_public_uid, public_uid
 from proxy.slotmath import Reason
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,11 @@ class Reservation:
 
     def output(self, *, with_duration: bool) -> dict[str, Any]:
         """ReserveSlotOutput_2024_09_04 (POST/PATCH) or GetReservedSlotOutput_2024_09_04 (GET)."""
-        start, end, until = _dt(self.hold.start_ms), _dt(self.hold.end_ms), _dt(self.hold.expires_at_ms)
+        start, end, until = (
+            from_ms(self.hold.start_ms),
+            from_ms(self.hold.end_ms),
+            from_ms(self.hold.expires_at_ms),
+        )
         if not with_duration:
             return reserved_slot_output(
                 event_type_id=self.event_type_id,

@@ -80,14 +80,6 @@ def infer_grid(starts: Sequence[int]) -> Grid | None:
     return Grid(interval_ms=interval, anchor_ms=ordered[0] % interval)
 
 
-def merge_grids(a: Grid | None, b: Grid | None) -> Grid | None:
-    """Combine two observations of one event type's grid (a finer common grid if they disagree)."""
-    if a is None or b is None:
-        return a or b
-    interval = math.gcd(math.gcd(a.interval_ms, b.interval_ms), abs(a.anchor_ms - b.anchor_ms))
-    return Grid(interval_ms=interval, anchor_ms=a.anchor_ms % interval)
-
-
 @dataclass(frozen=True)
 class Verdict:
     """The answer for one exact instant."""

@@ -11,12 +11,11 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 
 from redis.asyncio import Redis
 
-from proxy.calcom.timefmt import format_utc, parse_instant
+from proxy.calcom.timefmt import format_ms, parse_instant
 from proxy.keys import ProxyKeys
 from proxy.localcache import TtlMemo
 from proxy.slotmath import DAY_MS
@@ -86,7 +85,7 @@ class Snapshot:
 
 def day_iso(day: int) -> str:
     """Midnight UTC of a day number, Cal.com style."""
-    return format_utc(datetime.fromtimestamp(day * DAY_MS / 1000, tz=UTC))
+    return format_ms(day * DAY_MS)
 
 
 def parse_range_slots(body: object, days: Sequence[int], fetched_ms: int) -> dict[int, DaySlots]:
@@ -281,7 +280,7 @@ class SnapshotCache:
         result: dict[int, DaySlots] = {}
         for run in contiguous_runs(days):
             start = day_iso(run[0])
-            end = format_utc(datetime.fromtimestamp(((run[-1] + 1) * DAY_MS - 1) / 1000, tz=UTC))
+            end = format_ms((run[-1] + 1) * DAY_MS - 1)
             self.upstream_fetches += 1
             response = await self.upstream.get_slots(
                 event_type_id, start, end, dur or None, credentials, reschedule_uid=reschedule_uid

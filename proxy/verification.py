@@ -24,7 +24,8 @@ class Expected:
     end_ms: int
 
 
-def _instant_ms(value: object) -> int | None:
+def instant_ms(value: object) -> int | None:
+    """Epoch ms of a Cal.com time string, or None for anything that is not one."""
     if not isinstance(value, str):
         return None
     try:
@@ -45,8 +46,8 @@ def mismatches(booking: object, expected: Expected) -> list[str]:
     if not isinstance(booking, dict):
         return ["the answer is not a single booking"]
     problems = []
-    start = _instant_ms(booking.get("start"))
-    end = _instant_ms(booking.get("end"))
+    start = instant_ms(booking.get("start"))
+    end = instant_ms(booking.get("end"))
     if start != expected.start_ms:
         problems.append(f"start is {booking.get('start')!r}")
     if end != expected.end_ms:

@@ -66,6 +66,16 @@ def _millis(dt: datetime) -> str:
     return f"{dt.microsecond // 1000:03d}"
 
 
+def from_ms(ms: int) -> datetime:
+    """An epoch-millisecond instant as an aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def format_ms(ms: int, tz: str | None = None) -> str:
+    """An epoch-millisecond instant formatted as Cal.com does in zone `tz` (None: UTC with `Z`)."""
+    return format_in_zone(from_ms(ms), tz)
+
+
 def format_utc(dt: datetime) -> str:
     """Format like JS Date.toISOString(): `2050-09-05T07:00:00.000Z`."""
     utc = dt.astimezone(UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 
 from aiohttp import web
@@ -16,6 +16,7 @@ from proxy.calcom.slots import (
     parse_slots_query,
     slots_data,
 )
+from proxy.calcom.timefmt import from_ms
 from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04, request_version
 from proxy.handlers.context import caller, creds, services
 from proxy.handlers.passthrough import forward
@@ -33,7 +34,7 @@ def render(query: SlotsQuery | AvailableQuery, starts: tuple[int, ...], length_m
     Most requests repeat a (query, free slots) pair until a hold or booking changes it, and formatting
     every slot in the caller's zone was a quarter of the time of a cached slots request.
     """
-    instants = [datetime.fromtimestamp(s / 1000, tz=UTC) for s in starts]
+    instants = [from_ms(s) for s in starts]
     if isinstance(query, SlotsQuery):
         data: object = slots_data(instants, query, length_minutes)
     else:

@@ -11,12 +11,10 @@ from hypothesis import strategies as st
 from proxy.slotmath import (
     DAY_MS,
     Busy,
-    Grid,
     Reason,
     classify,
     free_starts,
     infer_grid,
-    merge_grids,
     nearest,
     overlaps,
     utc_days,
@@ -80,13 +78,8 @@ def test_infer_grid_finds_the_interval_despite_gaps(step: int) -> None:
     assert not grid.contains(starts[0] + M)
 
 
-def test_infer_grid_needs_two_slots_and_merge_keeps_both_observations() -> None:
+def test_infer_grid_needs_two_slots() -> None:
     assert infer_grid([NINE]) is None
-    assert merge_grids(None, None) is None
-    a = Grid(30 * M, 0)
-    assert merge_grids(a, None) == a
-    merged = merge_grids(a, Grid(30 * M, 15 * M))
-    assert merged is not None and merged.interval_ms == 15 * M
 
 
 def classify_at(start: int, *, busy: list[Busy] | None = None, now: int = BASE) -> Reason | None:
