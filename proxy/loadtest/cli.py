@@ -1,20 +1,23 @@
-"""`calproxy loadtest`: options, progress bar, table, --json, --plot and the exit status."""
+"""`calproxy loadtest`: options, configuration block, progress, table, --json, --plot and the exit status."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from proxy.loadtest.config import STRATEGIES, Faults, LoadConfig
+from proxy.loadtest.overview import render
+from proxy.loadtest.plan import canonical_plan
+from proxy.loadtest.progress import MODES, Reporter, heartbeat, reporter_for
 from proxy.loadtest.report import document, print_table, proxy_failures, write_json
-from proxy.loadtest.session import run_all
+from proxy.loadtest.runner import StrategyRun
+from proxy.loadtest.session import Setup, run_all
 
 
 def add_subparser(subparsers: Any) -> None:
@@ -49,7 +52,13 @@ def add_subparser(subparsers: Any) -> None:
     p.add_argument("--json-callers", action="store_true", help="include every caller's outcome in --json")
     p.add_argument("--plot", type=Path, default=None, help="write latency and outcome plots (PNG)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--progress",
+        choices=MODES,
+        default="auto",
+        help="auto (default): rich's bar when stderr is a terminal, else plain lines every 5 s or 10%%",
+    )
+    p.add_argument("--no-progress", action="store_true", help="same as --progress none")
 
 
 def config_from(args: argparse.Namespace) -> LoadConfig:
@@ -80,38 +89,69 @@ def config_from(args: argparse.Namespace) -> LoadConfig:
     )
 
 
+def print_setup(console: Console, setup: Setup) -> None:
+    """The configuration block, flushed so it precedes the progress lines in a combined log."""
+    for line in render(setup.effective()):
+        # out(): no markup, wrapping or highlighting; the block must read the same in a file.
+        console.out(line, highlight=False)
+    console.file.flush()
+
+
+async def _run(
+    args: argparse.Namespace, config: LoadConfig, console: Console
+) -> tuple[Setup, list[StrategyRun]]:
+    """Every strategy, with the configuration printed once the servers are up and progress on stderr."""
+    mode = "none" if args.no_progress else args.progress
+    reporter: Reporter = reporter_for(mode, sys.stderr)
+    setups: list[Setup] = []
+
+    def on_ready(setup: Setup) -> None:
+        setups.append(setup)
+        print_setup(console, setup)
+
+    with reporter:
+        beat = asyncio.create_task(heartbeat(reporter))
+        try:
+            _, runs = await run_all(
+                config,
+                sim_url=args.sim_url,
+                proxy_url=args.proxy_url,
+                redis_url=args.redis_url,
+                on_start=reporter.start,
+                on_ready=on_ready,
+            )
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+    return setups[0], runs
+
+
+def json_extra(setup: Setup, *, with_plan: bool) -> dict[str, Any]:
+    """What --json adds to the figures: days, the digest, the effective configuration, maybe the plan."""
+    world = setup.world
+    extra: dict[str, Any] = {
+        "days": [d.isoformat() for d in world.days],
+        "planDigest": setup.digest,
+        "effective": setup.effective(),
+    }
+    if with_plan:
+        extra["plan"] = canonical_plan(world.population, world.days, world.outside_s)
+    return extra
+
+
 async def _main(args: argparse.Namespace, config: LoadConfig, console: Console) -> int:
-    progress = Progress(
-        TextColumn("{task.description:>15}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=args.no_progress,
-    )
-
-    def on_start(name: str, total: int) -> Callable[[], None]:
-        task = progress.add_task(name, total=total)
-        return lambda: progress.advance(task)
-
-    with progress:
-        world, runs = await run_all(
-            config,
-            sim_url=args.sim_url,
-            proxy_url=args.proxy_url,
-            redis_url=args.redis_url,
-            on_start=on_start,
-        )
-    days = f"{world.days[0]}..{world.days[-1]}"
+    setup, runs = await _run(args, config, console)
+    days = f"{setup.world.days[0]}..{setup.world.days[-1]}"
     title = (
-        f"calproxy loadtest: {config.callers} callers, seed {config.seed}, time scale {config.time_scale}, "
-        f"event types {','.join(map(str, config.event_types))}, days {days}"
+        f"calproxy loadtest: {config.callers} callers, seed {config.seed} (plan {setup.digest}), "
+        f"time scale {config.time_scale}, event types {','.join(map(str, config.event_types))}, days {days}"
     )
-    console.print(title)
+    console.out(title, highlight=False)
     print_table(console, runs, markdown=args.markdown)
     failures = proxy_failures(runs)
     if args.json is not None:
-        extra = {"days": [d.isoformat() for d in world.days]}
+        extra = json_extra(setup, with_plan=args.json_callers)
         write_json(args.json, document(config, runs, extra, callers=args.json_callers))
         console.print(f"json: {args.json}")
     if args.plot is not None:

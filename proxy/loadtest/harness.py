@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from proxy.loadtest.client import LoadClient, require_loopback
 from proxy.loadtest.config import API_KEY, LoadConfig
+from proxy.loadtest.overview import Servers
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
@@ -122,6 +123,8 @@ class Harness(AbstractAsyncContextManager["Harness"]):
         self.client = client
         self.sim_url = require_loopback(sim_url) if sim_url else None
         self.proxy_url = require_loopback(proxy_url) if proxy_url else None
+        self.sim_given = self.sim_url is not None
+        self.proxy_given = self.proxy_url is not None
         self.redis_url = redis_url
         self.children: list[Child] = []
         self.log_dir = Path(tempfile.mkdtemp(prefix="calproxy-loadtest-"))
@@ -152,6 +155,18 @@ class Harness(AbstractAsyncContextManager["Harness"]):
             self.children.append(child)
             self.proxy_url = child.url
         return self.proxy_url
+
+    async def start(self, *, proxy: bool) -> Servers:
+        """Start every server the run needs now, so their URLs are known (and shown) before any caller."""
+        sim = await self.sim()
+        proxy_url = await self.proxy() if proxy else None
+        return Servers(
+            sim_url=sim,
+            sim_started=not self.sim_given,
+            proxy_url=proxy_url,
+            proxy_started=proxy and not self.proxy_given,
+            redis_url=self.redis_url,
+        )
 
     async def reset(self) -> None:
         """A fresh simulator: seed bookings only, counters zeroed, this run's faults applied."""

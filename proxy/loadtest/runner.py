@@ -13,12 +13,13 @@ from proxy.loadtest.client import LoadClient
 from proxy.loadtest.config import LoadConfig
 from proxy.loadtest.harness import Harness
 from proxy.loadtest.outside import OutsideChannel, OutsideStats
-from proxy.loadtest.population import CallerSpec, outside_schedule
+from proxy.loadtest.population import CallerSpec
 from proxy.loadtest.records import CallerOutcome, latency_summary
 from proxy.loadtest.strategies import FLOWS, Endpoints
 from proxy.loadtest.truth import Figures, analyze
 
-Progress = Callable[[], None]
+# Called once per caller as it finishes, with whether the caller was told "booked".
+Progress = Callable[[bool], None]
 
 
 @dataclass
@@ -38,13 +39,15 @@ class StrategyRun:
 
 @dataclass(frozen=True)
 class World:
-    """What every strategy's run shares: population, days, zones, event type facts."""
+    """What every strategy's run shares: population, days, zones, event type facts, outside arrivals."""
 
     population: Sequence[CallerSpec]
     days: Sequence[date]
     zones: dict[int, str]
     hosts: dict[int, int]
     lengths: dict[int, int]
+    # Simulated seconds; drawn once with the population so every strategy (and the digest) sees the same.
+    outside_s: Sequence[float] = ()
 
 
 async def run_strategy(
@@ -67,18 +70,20 @@ async def run_strategy(
         zones=world.zones,
         days=world.days,
     )
-    schedule = [
-        config.real(t) for t in outside_schedule(config.seed, config.outside_per_min, config.arrival_window_s)
-    ]
+    schedule = [config.real(t) for t in world.outside_s]
     begin = time.monotonic()
 
     async def one(spec: CallerSpec) -> CallerOutcome:
         await asyncio.sleep(max(0.0, begin + config.real(spec.arrival_s) - time.monotonic()))
+        booked = False
         try:
-            return await flow.run(spec)
+            outcome = await flow.run(spec)
+            booked = outcome.told_booked
+            return outcome
         finally:
+            # Also for a caller cut off mid-call by the deadline, so the count still reaches the total.
             if progress is not None:
-                progress()
+                progress(booked)
 
     outside_task = asyncio.create_task(outside.run(schedule))
     tasks = [asyncio.create_task(one(spec)) for spec in world.population]
