@@ -67,4 +67,4 @@ class PolicyWatcher:
                 # A message or the recheck timeout both lead to a reload; the payload is not trusted.
                 await pubsub.get_message(ignore_subscribe_messages=True, timeout=self._recheck_s)
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
