@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -12,12 +11,10 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from proxy.appkeys import SERVICES, SETTINGS
 from proxy.calcom.errors import calcom_error_middleware
-from proxy.middlewares import internal_errors_middleware, request_id_middleware, timing_middleware
+from proxy.middlewares import internal_errors_middleware, observe_middleware
 from proxy.routes import setup_routes
 from proxy.services import build_services
 from proxy.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -46,13 +43,9 @@ def create_app(
         )
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # Outermost first: Cal.com-shaped errors wrap everything, internal errors are mapped inside them.
-        middlewares=[
-            request_id_middleware,
-            calcom_error_middleware,
-            timing_middleware,
-            internal_errors_middleware,
-        ],
+        # Outermost first: the access line sees the final status; Cal.com-shaped errors wrap everything;
+        # internal errors are mapped inside them.
+        middlewares=[observe_middleware, calcom_error_middleware, internal_errors_middleware],
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services_ctx(redis, clock))
@@ -73,7 +66,8 @@ def _services_ctx(
         services = build_services(settings, redis, settings.upstream_url, clock=clock)
         app[SERVICES] = services
         try:
-            yield
+            async with services.activity.flushing():
+                yield
         finally:
             await services.aclose()
             if owned:

@@ -1,11 +1,30 @@
-"""Prometheus metrics, one registry per app (so tests and several apps in one process never collide)."""
+"""Prometheus metrics, one registry per app (so tests and several apps in one process never collide).
+
+Label values are bounded by construction: routes and upstream endpoints are templates, never raw paths;
+HTTP methods outside the standard set are folded into "other"; status codes are a small set.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+# The automatic `_created` series doubles every counter (`calproxy_holds_created_created`) for nothing
+# operators read; it is process-global in prometheus-client, so it is turned off where metrics are defined.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 HOLD_AGE_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """A bounded method label: anything a client invents becomes "other"."""
+    return method if method in KNOWN_METHODS else "other"
+
+
+def status_class(status: int) -> str:
+    """2xx, 3xx, 4xx, 5xx: the upstream latency label (exact codes stay in the request counter)."""
+    return f"{status // 100}xx" if 100 <= status < 600 else "other"
 
 
 class Metrics:
@@ -20,6 +39,12 @@ class Metrics:
         )
         self.holds_created = Counter(
             "calproxy_holds_created_total", "Hold acquisitions by outcome.", ["outcome"], registry=r
+        )
+        self.live_holds = Gauge(
+            "calproxy_live_holds",
+            "Live holds and booked markers in Redis, by state (all processes; read at scrape time).",
+            ["state"],
+            registry=r,
         )
         self.hold_age_at_commit = Histogram(
             "calproxy_hold_age_at_commit_seconds",
@@ -40,17 +65,32 @@ class Metrics:
         )
         self.upstream_requests = Counter(
             "calproxy_upstream_requests_total",
-            "Requests sent to Cal.com.",
+            "Requests sent to Cal.com, by endpoint template and status (or timeout/unavailable).",
             ["endpoint", "status"],
             registry=r,
         )
+        self.upstream_duration = Histogram(
+            "calproxy_upstream_request_duration_seconds",
+            "Time Cal.com took to answer, by endpoint template and status class.",
+            ["endpoint", "status_class"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.upstream_ratelimit_remaining = Gauge(
+            "calproxy_upstream_ratelimit_remaining",
+            "Requests left in Cal.com's rate-limit window, from its last answer's X-RateLimit-Remaining.",
+            registry=r,
+        )
         self.snapshot_requests = Counter(
-            "calproxy_snapshot_cache_requests_total", "Slot snapshot reads by result.", ["result"], registry=r
+            "calproxy_snapshot_cache_requests_total",
+            "Slot snapshot day reads by where they were found: local memo, redis, or miss (fetched).",
+            ["result"],
+            registry=r,
         )
         self.http_duration = Histogram(
             "calproxy_http_request_duration_seconds",
-            "Time to answer a request.",
-            ["route"],
+            "Time to answer a request, by route template, method and status.",
+            ["route", "method", "status"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )

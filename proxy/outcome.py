@@ -6,7 +6,6 @@ answer; a booking that exists but differs from the request is cancelled (compens
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,12 +14,13 @@ from proxy.calcom.errors import CalcomError
 from proxy.calcom.jsonwire import dumps
 from proxy.calcom.timefmt import format_ms
 from proxy.errors import UpstreamRefusal, UpstreamTimeout, UpstreamUnavailable
+from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.slotmath import DAY_MS
 from proxy.upstream import CalcomClient, UpstreamResponse
 from proxy.verification import Expected, booking_uids, is_slot_taken, mismatches, tagged
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Matcher = Callable[[object], bool]
 PAGE_SIZE = 250  # Cal.com's maximum `take`
@@ -101,12 +101,9 @@ class OutcomeResolver:
         try:
             response = await call
         except UpstreamTimeout:
-            self.metrics.upstream_requests.labels(endpoint="bookings", status="timeout").inc()
             return await self.resolve(expected, ours, credentials, "timeout")
         except UpstreamUnavailable:
-            self.metrics.upstream_requests.labels(endpoint="bookings", status="unavailable").inc()
             return await self.resolve(expected, ours, credentials, "unknown")
-        self.metrics.upstream_requests.labels(endpoint="bookings", status=str(response.status)).inc()
         if response.status >= 500:
             return await self.resolve(expected, ours, credentials, "unknown")
         if response.status in (200, 201):
@@ -173,7 +170,7 @@ class OutcomeResolver:
             first, extra = verified[0], [b["uid"] for b in verified[1:]]
             if extra:
                 await self.compensate(extra, ["duplicate of a verified booking"], credentials)
-            logger.info("event=unknown_outcome_resolved booking=%s", first["uid"])
+            log.info("unknown_outcome_resolved", booking=first["uid"])
             body = dumps({"status": "success", "data": first}).encode()
             return Outcome("confirmed", booking_uid=first["uid"], response_status=201, response_body=body)
         problems = mismatches(live[0], expected)
@@ -193,7 +190,7 @@ class OutcomeResolver:
             self.metrics.compensations.labels(result="cancelled" if ok else "failed").inc()
             if not ok:
                 failed.append(uid)
-        logger.warning("event=booking_mismatch uids=%s problems=%s failed=%s", uids, problems, failed)
+        log.warning("booking_mismatch", uids=uids, problems=problems, failed=failed)
         detail = f"Cal.com did not book the requested time ({'; '.join(problems)}). " + (
             "The booking it created was cancelled."
             if not failed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +14,14 @@ from proxy.errors import UpstreamRefusal
 from proxy.idempotency import Idempotency
 from proxy.identity import Caller
 from proxy.ledger import CommitState, Ledger, LedgerEntry
+from proxy.logs import get_logger
 from proxy.outcome import OutcomeResolver
 from proxy.slotmath import DAY_MS
 from proxy.snapshot import SnapshotCache
 from proxy.upstream import CalcomClient
 from proxy.verification import instant_ms
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def _event_type_id(booking: dict[str, Any]) -> int | None:
@@ -120,7 +120,7 @@ class Rescheduler:
         start = entry.start_ms if entry else (instant_ms(booking.get("start")) if booking else None)
         if event_type_id is not None and start is not None:
             await self.snapshots.invalidate(event_type_id, None, [start // DAY_MS])
-        logger.info("event=booking_retired booking=%s state=%s", uid, state.value)
+        log.info("booking_retired", booking=uid, state=state.value)
 
     async def after_cancel(self, uid: str, answer: object) -> None:
         """Bookkeeping once Cal.com confirmed a cancel we forwarded (its answer holds the booking)."""

@@ -14,7 +14,6 @@ CalcomError(Exception)                 NestJS HttpException envelope {"status":"
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -22,8 +21,9 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from proxy.calcom.jsonwire import json_response
+from proxy.logs import get_logger
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -184,5 +184,5 @@ async def calcom_error_middleware(request: web.Request, handler: Handler) -> web
             raise
         return error_response(mapped, request.path_qs)
     except Exception:
-        logger.exception("unhandled error method=%s path=%s", request.method, request.path)
+        log.exception("unhandled_error", method=request.method, path=request.path)
         return error_response(InternalError(), request.path_qs)

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
+from holds import HoldError, HoldState
 from proxy.calcom.jsonwire import json_response
 from proxy.handlers.context import services
+from proxy.services import Services
+
+ALL_TIME_MS = 2**62
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format."""
-    body = generate_latest(services(request).metrics.registry)
+    """Prometheus text format; the live-holds gauge is read from Redis now, so every process agrees."""
+    svc = services(request)
+    await _count_live_holds(svc)
+    body = generate_latest(svc.metrics.registry)
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
+
+
+async def _count_live_holds(svc: Services) -> None:
+    counts = Counter({state.value: 0 for state in HoldState})
+    try:
+        async for resource in svc.holds.resources():
+            counts.update(hold.state.value for hold in await svc.holds.live(resource, 0, ALL_TIME_MS))
+    except (HoldError, RedisError, OSError):
+        return  # the gauge keeps its last value; /readyz is where an unreachable Redis shows
+    for state, n in counts.items():
+        svc.metrics.live_holds.labels(state=state).set(n)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -24,9 +43,6 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: Redis answers (without it the proxy fails closed)."""
-    try:
-        await services(request).redis.ping()
-    except (RedisError, OSError):
-        return json_response({"status": "unavailable", "redis": "down"}, status=503)
-    return json_response({"status": "ok", "redis": "up"})
+    """Readiness: Redis and Cal.com answer; a 503 names the one that does not."""
+    readiness = await services(request).readiness.check()
+    return json_response(readiness.as_dict(), status=200 if readiness.ready else 503)

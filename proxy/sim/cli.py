@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 from aiohttp import web
 
+from proxy.logs import get_logger
 from proxy.sim.app import create_sim_app
 from proxy.sim.config import DEFAULT_RATE_LIMIT, SimConfig
 from proxy.sim.faults import parse_fault_spec
 from proxy.sim.seed import load_seed
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def _faults(value: str) -> Any:
@@ -65,13 +65,13 @@ def build_config(args: argparse.Namespace) -> SimConfig:
 def run(args: argparse.Namespace) -> int:
     """Serve the simulator until interrupted."""
     config = build_config(args)
-    logger.info(
-        "sim_start host=%s port=%s faults=%s race_window_ms=%s rate_limit=%s",
-        args.host,
-        args.port,
-        config.faults.as_dict(),
-        config.race_window_ms,
-        config.rate_limit,
+    log.info(
+        "sim_start",
+        host=args.host,
+        port=args.port,
+        faults=config.faults.as_dict(),
+        race_window_ms=config.race_window_ms,
+        rate_limit=config.rate_limit,
     )
     web.run_app(
         create_sim_app(config),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,12 +10,13 @@ from typing import Any
 
 from proxy.calcom.bookings import Attendee
 from proxy.calcom.errors import BadRequest, BareHttpError, InternalError
+from proxy.logs import get_logger
 from proxy.sim.calendar import OUT_OF_BOUNDS, booking_length, check_bookable, next_free_start
 from proxy.sim.faults import choose_fault
 from proxy.sim.seed import EventTypeDef
 from proxy.sim.state import Booking, SimState
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ async def commit(state: SimState, req: BookingRequest) -> Booking:
     fault = choose_fault(state.faults, state.rng)
     if fault is not None:
         state.stats.faults[fault] += 1
-        logger.info("sim_fault fault=%s event_type=%s start=%s", fault, et.id, start.isoformat())
+        log.info("sim_fault", fault=fault, event_type=et.id, start=start.isoformat())
     if fault == "error":
         raise InternalError()
     if fault == "shift":
@@ -148,7 +148,7 @@ async def commit(state: SimState, req: BookingRequest) -> Booking:
     if state.config.idempotency_guard and _duplicate(state, et.host_id, start, end):
         raise BareHttpError(409, "booking_conflict_error")
     booking = insert_booking(state, req, start, end, source="api")
-    logger.info("sim_booking_created uid=%s event_type=%s start=%s", booking.uid, et.id, start.isoformat())
+    log.info("sim_booking_created", uid=booking.uid, event_type=et.id, start=start.isoformat())
     if fault == "timeout":
         await _hang(state)
     return booking

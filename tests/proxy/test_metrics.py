@@ -1,0 +1,60 @@
+"""/metrics parses with prometheus-client's parser and names what operators need, with bounded labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.ops.test_logs import berlin, monday_in
+from tests.proxy.conftest import SLOTS_V, Stack
+
+
+def names(text: str) -> dict[str, Any]:
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+async def test_metrics_parse_and_name_what_operators_need(stack: Stack) -> None:
+    day = monday_in(3)
+    await stack.quote("A", eventTypeId=1001, start=berlin(day, "11:00"), timeZone="Europe/Berlin")
+    await stack.proxy.get(
+        "/v2/slots",
+        params={"eventTypeId": "1001", "start": str(day), "end": str(day)},
+        headers=SLOTS_V,
+    )
+    await stack.proxy.request("PROPFIND", "/healthz")
+    text = (await stack.proxy.get("/metrics")).text
+    families = names(text)
+    for wanted in (
+        "calproxy_live_holds",
+        "calproxy_upstream_request_duration_seconds",
+        "calproxy_upstream_requests",
+        "calproxy_upstream_ratelimit_remaining",
+        "calproxy_http_request_duration_seconds",
+        "calproxy_snapshot_cache_requests",
+        "calproxy_quotes",
+        "calproxy_holds_created",
+    ):
+        assert wanted in families, wanted
+    assert "_created" not in text.replace("calproxy_holds_created_total", "")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples
+    }
+    assert samples[("calproxy_live_holds", (("state", "held"),))] == 1
+    assert any(
+        name == "calproxy_upstream_request_duration_seconds_count"
+        and dict(labels).get("status_class") == "2xx"
+        for name, labels in samples
+    )
+    assert any(
+        name == "calproxy_http_request_duration_seconds_count"
+        and dict(labels) == {"route": "/v2/slots", "method": "GET", "status": "200"}
+        for name, labels in samples
+    )
+    # An invented method is folded into one label value, so clients cannot grow the label set.
+    assert any(
+        name == "calproxy_http_request_duration_seconds_count" and dict(labels).get("method") == "other"
+        for name, labels in samples
+    )
+    misses = samples[("calproxy_snapshot_cache_requests_total", (("result", "miss"),))]
+    assert misses >= 1
