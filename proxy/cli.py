@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from proxy import admin_cli
 from proxy import serve as serve_cli
 from proxy.loadtest import cli as loadtest_cli
+from proxy.logs import configure_logging
 from proxy.sim import cli as sim_cli
 
 # Each subcommand module exposes `add_subparser(subparsers)` and `run(args) -> int`. Register new ones
@@ -18,19 +19,8 @@ SUBCOMMANDS: list[tuple[str, ModuleType]] = [
     ("serve", serve_cli),
     ("sim", sim_cli),
     ("loadtest", loadtest_cli),
+    ("admin", admin_cli),
 ]
-
-
-def configure_logging(level: str) -> None:
-    """Structured-ish logging: one event per line, key=value pairs in the message."""
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request URL at INFO; a v1 passthrough URL carries ?apiKey=, which must never be logged.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:

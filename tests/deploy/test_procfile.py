@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -21,26 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.ops.support import clean_env, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 HONCHO = ROOT / ".venv" / "bin" / "honcho"
 READY_WITHIN_S = 30.0
 STOP_WITHIN_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The test's environment without any calproxy setting, plus `extra`."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CALPROXY_") and k not in ("REDIS_URL", "PORT", "PROCFILE")
-    }
-    return {**env, **extra}
 
 
 def alive(pid: int) -> bool:
