@@ -42,3 +42,6 @@ async def read_json(request: web.Request) -> object:
         raise BadRequest(f"Unexpected token {name[0]} in JSON at position {max(text.find(name), 0)}") from exc
     except RecursionError as exc:
         raise BadRequest("Body nests too deeply") from exc
+    except ValueError as exc:
+        # Python refuses integers of more than 4300 digits; JSON.parse would read them as a float.
+        raise BadRequest("Body has a number too long to parse") from exc

@@ -7,13 +7,18 @@ from typing import Any
 
 from aiohttp import web
 
-from holds import Hold, TtlPolicy
+from proxy.admin_views import (
+    change_policy,
+    force_release,
+    hold_views,
+    policy_json,
+    release_by_reservation_uid,
+)
 from proxy.calcom.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from proxy.calcom.jsonwire import json_response
 from proxy.calcom.requests import read_json
 from proxy.handlers.context import services
-
-ALL_TIME = (0, 2**62)
+from proxy.logs import audit
 
 
 def require_admin(request: web.Request) -> None:
@@ -26,93 +31,54 @@ def require_admin(request: web.Request) -> None:
         raise Unauthorized("Invalid admin token.")
 
 
-def _policy_json(policy: TtlPolicy) -> dict[str, Any]:
-    return {
-        "defaultSeconds": policy.default_ms / 1000,
-        "minSeconds": policy.min_ms / 1000,
-        "maxSeconds": policy.max_ms / 1000,
-        "overrides": {resource: ms / 1000 for resource, ms in sorted(policy.overrides.items())},
-    }
-
-
-def _hold_json(hold: Hold) -> dict[str, Any]:
-    return {
-        "uid": hold.uid,
-        "resource": hold.resource,
-        "startMs": hold.start_ms,
-        "endMs": hold.end_ms,
-        "expiresAtMs": hold.expires_at_ms,
-        "state": hold.state.value,
-        # Owners are already tenant-scoped hashes; operators see them, callers never do.
-        "owner": hold.owner,
-    }
-
-
-def _seconds(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise BadRequest(f"{name} must be a positive number of seconds")
-    return int(value * 1000)
-
-
 async def get_policy(request: web.Request) -> web.Response:
     """The TTL policy every process uses."""
     require_admin(request)
     policy = await services(request).policy.load()
-    return json_response({"status": "success", "data": _policy_json(policy)})
+    return json_response({"status": "success", "data": policy_json(policy)})
 
 
 async def put_policy(request: web.Request) -> web.Response:
-    """Change default, bounds or per-resource overrides; every process sees it at once."""
+    """Change default, bounds or overrides: validated whole, applied atomically, seen by every process."""
     require_admin(request)
-    body = await read_json(request)
-    if not isinstance(body, dict) or set(body) - {"defaultSeconds", "minSeconds", "maxSeconds", "overrides"}:
-        raise BadRequest("Body must be an object with defaultSeconds, minSeconds, maxSeconds or overrides")
-    store = services(request).policy
-    current = await store.load()
-    default, low, high = (_seconds(body, n) for n in ("defaultSeconds", "minSeconds", "maxSeconds"))
-    if low is not None or high is not None:
-        await store.set_bounds(low or current.min_ms, high or current.max_ms)
-    if default is not None:
-        await store.set_default(default)
-    overrides = body.get("overrides") or {}
-    if not isinstance(overrides, dict):
-        raise BadRequest("overrides must map a resource to seconds (or null to remove)")
-    for resource, seconds in overrides.items():
-        ms = None if seconds is None else _seconds({"override": seconds}, "override")
-        await store.set_override(str(resource), ms)
-    return json_response({"status": "success", "data": _policy_json(await store.load())})
+    policy = await change_policy(services(request), await read_json(request))
+    return json_response({"status": "success", "data": policy_json(policy)})
 
 
 async def list_holds(request: web.Request) -> web.Response:
     """Live holds and booked markers, of one resource (?resource=) or of all."""
     require_admin(request)
-    holds = services(request).holds
-    wanted = request.query.get("resource")
-    resources = [wanted] if wanted else [r async for r in holds.resources()]
-    found = [h for r in resources for h in await holds.live(r, *ALL_TIME)]
-    return json_response({"status": "success", "data": [_hold_json(h) for h in found]})
+    resource = request.query.get("resource")
+    if resource is not None and not resource.strip():
+        raise BadRequest("resource must not be empty")
+    return json_response({"status": "success", "data": await hold_views(services(request), resource)})
+
+
+async def release_reservation(request: web.Request) -> web.Response:
+    """Force-release the hold behind the reservationUid a caller was given."""
+    require_admin(request)
+    uid = request.match_info["reservation_uid"]
+    if not await release_by_reservation_uid(services(request), uid):
+        raise NotFound(f"No live hold with reservationUid={uid}")
+    return json_response({"status": "success"})
 
 
 async def release_hold(request: web.Request) -> web.Response:
-    """Force-release one hold."""
+    """Force-release one hold by resource and internal uid."""
     require_admin(request)
-    released = await services(request).holds.force_release(
-        request.match_info["resource"], request.match_info["uid"]
-    )
-    if not released:
+    resource, uid = request.match_info["resource"], request.match_info["uid"]
+    if not await force_release(services(request), resource, uid):
         raise NotFound("No such live hold")
     return json_response({"status": "success"})
 
 
 async def stats(request: web.Request) -> web.Response:
-    """Quote-to-commit distribution, contention and a recommended TTL."""
+    """The TTL advisor (censoring-aware quote-to-commit times and the TTL trade-off), contention."""
     require_admin(request)
     svc = services(request)
     policy = await svc.policy.load()
-    summary = await svc.stats.summary(policy.min_ms / 1000, policy.max_ms / 1000, policy.default_ms / 1000)
+    summary = await svc.stats.summary()
+    advice = (await svc.stats.advisor(policy)).as_dict()
     counters = {
         metric.name: {
             "/".join(s.labels.values()) or "total": s.value
@@ -122,7 +88,14 @@ async def stats(request: web.Request) -> web.Response:
         for metric in svc.metrics.registry.collect()
         if metric.name in ("calproxy_quotes", "calproxy_bookings", "calproxy_holds_created")
     }
-    return json_response({"status": "success", "data": {**summary, "thisProcess": derived(counters)}})
+    data = {
+        **summary,
+        # The advisor's recommendation (null when it cannot make one); its reason is in `advisor`.
+        "recommendedTtlSeconds": advice["recommendedTtlSeconds"],
+        "advisor": advice,
+        "thisProcess": derived(counters),
+    }
+    return json_response({"status": "success", "data": data})
 
 
 def derived(counters: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -143,5 +116,6 @@ def derived(counters: dict[str, dict[str, float]]) -> dict[str, Any]:
 async def reconcile(request: web.Request) -> web.Response:
     """Run reconciliation now and return its report."""
     require_admin(request)
+    audit("reconcile_requested")
     report = await services(request).reconciler.run()
     return json_response({"status": "success", "data": report.as_dict()})

@@ -116,3 +116,62 @@ async def test_fixed_policy_never_touches_redis(fake_server):
     assert await store.policy() is fixed
     await store.aclose()
     await client.aclose()
+
+
+async def test_replace_writes_the_whole_policy_at_once_and_drops_unlisted_overrides(redis):
+    defaults = TtlPolicy(default_ms=60_000, min_ms=1_000, max_ms=600_000, overrides={"et:9": 30_000})
+    policies = PolicyStore(redis, defaults=defaults)
+    await policies.set_override("et:1", 5_000)
+    _, before = await policies.load_versioned()
+    wanted = TtlPolicy(default_ms=90_000, min_ms=2_000, max_ms=300_000, overrides={"grp:a": 45_000})
+    version = await policies.replace(wanted)
+    assert version == before + 1
+    # The stored override and the one from the defaults are both gone: a replace is complete.
+    assert await policies.load_versioned() == (wanted, before + 1)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        TtlPolicy(default_ms=700_000, min_ms=1_000, max_ms=600_000),
+        TtlPolicy(default_ms=500, min_ms=1_000, max_ms=600_000),
+        TtlPolicy(
+            default_ms=60_000, min_ms=1_000, max_ms=600_000, overrides={"et:1": 5_000, "et:2": 900_000}
+        ),
+        TtlPolicy(default_ms=60_000, min_ms=1_000, max_ms=600_000, overrides={"": 5_000}),
+    ],
+)
+async def test_replace_refuses_a_policy_outside_its_own_bounds_and_writes_nothing(redis, policy):
+    policies = PolicyStore(redis, defaults=DEFAULTS)
+    await policies.set_default(50_000)
+    before = await redis.hgetall(policies.key)
+    with pytest.raises(InvalidPolicy):
+        await policies.replace(policy)
+    assert await redis.hgetall(policies.key) == before
+
+
+async def test_replace_with_a_stale_version_changes_nothing(redis):
+    policies = PolicyStore(redis, defaults=DEFAULTS)
+    _, seen = await policies.load_versioned()
+    await policies.set_default(50_000)  # another operator got in first
+    changed = TtlPolicy(default_ms=70_000, min_ms=1_000, max_ms=600_000)
+    assert await policies.replace(changed, if_version=seen) is None
+    assert (await policies.load()).default_ms == 50_000
+    policy, current = await policies.load_versioned()
+    assert await policies.replace(changed, if_version=current) == current + 1
+    assert await policies.load() == changed
+
+
+async def test_replace_through_one_client_is_seen_by_a_store_on_another(redis, other_client):
+    operator = PolicyStore(other_client, defaults=DEFAULTS)
+    async with HoldStore(redis, clock=Clock(), policy=PolicyStore(redis, defaults=DEFAULTS)) as store:
+        assert (await store.policy()).default_ms == 60_000
+        wanted = TtlPolicy(default_ms=3_000, min_ms=2_000, max_ms=4_000, overrides={"et:2": 2_500})
+        await operator.replace(wanted)
+
+        async def seen() -> bool:
+            return await store.policy() == wanted
+
+        await eventually(seen)
+        assert (await store.acquire("et:1", 0, 10, "a")).expires_at_ms == T0_MS + 3_000
+        assert (await store.acquire("et:2", 0, 10, "a")).expires_at_ms == T0_MS + 2_500
