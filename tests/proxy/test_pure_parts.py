@@ -19,7 +19,7 @@ from proxy.identity import (
     public_uid,
     tenant_of,
 )
-from proxy.opstats import percentile, recommend_ttl_s
+from proxy.opstats import percentile
 from proxy.quote import parse_quote
 from proxy.slotmath import DAY_MS
 from proxy.snapshot import DaySlots, contiguous_runs, parse_range_slots
@@ -180,11 +180,7 @@ def test_quote_body_validation() -> None:
         parse_quote({"eventTypeId": 1, "start": "2030-01-01", "timeZone": "UTC", "alternatives": 11}, 3)
 
 
-def test_recommended_ttl_covers_the_p99_with_headroom() -> None:
+def test_percentile_is_nearest_rank() -> None:
     samples = sorted([14_000] * 90 + [30_000] * 9 + [61_000])
     assert percentile(samples, 50) == 14_000 and percentile(samples, 99) == 30_000
     assert percentile([], 50) is None
-    assert recommend_ttl_s(30_000, 5, 600, 60) == 40.0
-    assert recommend_ttl_s(None, 5, 600, 60) == 60
-    assert recommend_ttl_s(900_000, 5, 600, 60) == 600
-    assert recommend_ttl_s(100, 5, 600, 60) == 5
