@@ -7,19 +7,23 @@
 
 from __future__ import annotations
 
-import logging
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from proxy.errors import UpstreamTimeout, UpstreamUnavailable
 from proxy.ledger import CommitState, Ledger, LedgerEntry
+from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.outcome import OutcomeResolver
 from proxy.upstream import CalcomClient
 from proxy.verification import Expected, mismatches, tagged
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 OPEN_STATES = frozenset({CommitState.PENDING, CommitState.UNKNOWN, CommitState.COMPENSATION_FAILED})
 
@@ -77,16 +81,38 @@ class Reconciler:
         self.metrics.consistency.set(report.consistency_ratio)
         for kind in ("missing", "mismatched", "ghosts_cancelled", "unresolved"):
             self.metrics.reconcile_findings.labels(kind=kind).set(len(getattr(report, kind)))
-        logger.info(
-            "event=reconciled ratio=%.4f confirmed=%d missing=%d mismatched=%d ghosts=%d unresolved=%d",
-            report.consistency_ratio,
-            report.confirmed,
-            len(report.missing),
-            len(report.mismatched),
-            len(report.ghosts_cancelled),
-            len(report.unresolved),
+        log.info(
+            "reconciled",
+            ratio=round(report.consistency_ratio, 4),
+            confirmed=report.confirmed,
+            missing=len(report.missing),
+            mismatched=len(report.mismatched),
+            ghosts=len(report.ghosts_cancelled),
+            unresolved=len(report.unresolved),
         )
+        await self._store(report)
         return report
+
+    async def _store(self, report: ReconcileReport) -> None:
+        # The ledger's client and keyspace, so that wiring stays as it is. Best effort: the run already did
+        # its work, and a lost copy only hides it from the status page until the next run.
+        ran_at = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
+        try:
+            await self.ledger.redis.set(
+                self.ledger.keys.last_reconciliation(), json.dumps({**report.as_dict(), "ranAt": ran_at})
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("reconcile_report_not_stored", error=type(exc).__name__)
+
+    async def last_report(self) -> dict[str, Any] | None:
+        """The latest run's report with its `ranAt` (ISO, UTC), by any process; None if none or unreadable."""
+        try:
+            raw = await self.ledger.redis.get(self.ledger.keys.last_reconciliation())
+            stored = json.loads(raw) if raw is not None else None
+        except (RedisError, OSError, ValueError) as exc:
+            log.warning("reconcile_report_not_read", error=type(exc).__name__)
+            return None
+        return stored if isinstance(stored, dict) else None
 
     def _settled_enough(self, entry: LedgerEntry) -> bool:
         # A PENDING entry may still be in flight; leave it to its commit for a while.
