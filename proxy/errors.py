@@ -97,9 +97,17 @@ class IdempotencyKeyReused(Unprocessable):
 
 
 class _ServerSideError(CalcomError):
-    """A 5xx in Nest's envelope (Nest's BadGateway/ServiceUnavailable/GatewayTimeout exceptions)."""
+    """A 5xx in Nest's envelope (Nest's BadGateway/ServiceUnavailable/GatewayTimeout exceptions).
+
+    Built without a message, it says only what a caller can act on; which upstream call failed, the
+    upstream's host and port and the transport's exception go to the log line, never into the body.
+    """
 
     reason_phrase: ClassVar[str] = "Error"
+    default_message: ClassVar[str] = "Service unavailable, please retry shortly."
+
+    def __init__(self, message: str | None = None, *, extra_details: dict[str, Any] | None = None) -> None:
+        super().__init__(message or self.default_message, extra_details=extra_details)
 
     def details(self) -> Any:
         """Nest's getResponse() with this status's reason phrase."""
@@ -117,6 +125,7 @@ class UpstreamUnavailable(_ServerSideError):
     status = 502
     code = "BadGatewayException"
     reason_phrase = "Bad Gateway"
+    default_message = "Cal.com could not be reached or failed to answer, please retry shortly."
 
 
 class UpstreamTimeout(_ServerSideError):
@@ -125,6 +134,7 @@ class UpstreamTimeout(_ServerSideError):
     status = 504
     code = "GatewayTimeoutException"
     reason_phrase = "Gateway Timeout"
+    default_message = "Cal.com did not answer in time, please retry shortly."
 
 
 class StoreUnavailable(_ServerSideError):
@@ -177,10 +187,16 @@ class UpstreamRefusal(BareHttpError):
         }
 
 
+INVALID_HOLD_MESSAGE = "The requested slot cannot be held: check the start time and the length."
+HOLD_CONFLICT_MESSAGE = "The reservation changed meanwhile (released, expired or being booked). Please retry."
+
+
 def from_internal_error(exc: HoldError | RedisError) -> CalcomError:
     """The one mapping of hold-engine and Redis errors that escape a handler to an HTTP error."""
     if isinstance(exc, HoldStoreUnavailable | RedisError):
         return StoreUnavailable("Hold store unavailable, please retry shortly.")
+    # Fixed texts: the engine's messages name resources, uids and epoch milliseconds, none of them the
+    # caller's business (and requests are validated first, so reaching these is a bug worth a log line).
     if isinstance(exc, InvalidHold):
-        return BadRequest(str(exc))
-    return Conflict(str(exc) or type(exc).__name__)
+        return BadRequest(INVALID_HOLD_MESSAGE)
+    return Conflict(HOLD_CONFLICT_MESSAGE)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import httpx
 
 from proxy.errors import UpstreamTimeout, UpstreamUnavailable
+from proxy.logs import current_request_id, get_logger
+from proxy.upstream_path import booking_uid_segment
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 SLOTS_VERSION = "2024-09-04"
 BOOKINGS_VERSION = "2024-08-13"
@@ -46,12 +48,32 @@ class UpstreamResponse:
         return message if isinstance(message, str) else ""
 
 
+class UpstreamObserver(Protocol):
+    """Told about every upstream exchange: metrics and activity counters (no I/O allowed)."""
+
+    def __call__(
+        self, endpoint: str, status: int | str, seconds: float, headers: httpx.Headers | None
+    ) -> None:
+        """`status` is the HTTP status, or "timeout" / "unavailable" when there was no answer."""
+
+
+def _ignore(endpoint: str, status: int | str, seconds: float, headers: httpx.Headers | None) -> None:
+    return None
+
+
 class CalcomClient:
     """One method per upstream call; httpx errors become UpstreamTimeout / UpstreamUnavailable."""
 
-    def __init__(self, client: httpx.AsyncClient, *, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        observer: UpstreamObserver = _ignore,
+    ) -> None:
         self._client = client
         self._own_credentials = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._observe = observer
 
     @property
     def has_own_credentials(self) -> bool:
@@ -67,21 +89,29 @@ class CalcomClient:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         json_body: Any = None,
+        endpoint: str = "passthrough",
     ) -> UpstreamResponse:
-        """Send one request; the only place that talks to httpx."""
+        """Send one request; the only place that talks to httpx. `endpoint` is the path's template."""
+        sent = dict(headers or {})
+        request_id = current_request_id()
+        if request_id is not None:
+            # One id from the caller through calproxy to Cal.com, so one conversation can be followed.
+            sent.setdefault("X-Request-Id", request_id)
+        started = time.perf_counter()
         try:
             query = httpx.QueryParams(cast(Any, params)) if params is not None else None
             response = await self._client.request(
-                method, path, params=query, headers=headers, content=content, json=json_body
+                method, path, params=query, headers=sent, content=content, json=json_body
             )
         except httpx.TimeoutException as exc:
-            logger.warning("event=upstream_timeout method=%s path=%s", method, path)
-            raise UpstreamTimeout(f"{method} {path}") from exc
+            self._observe(endpoint, "timeout", time.perf_counter() - started, None)
+            log.warning("upstream_timeout", method=method, endpoint=endpoint)
+            raise UpstreamTimeout() from exc  # the body names no endpoint; the line above does
         except httpx.HTTPError as exc:
-            logger.warning(
-                "event=upstream_unavailable method=%s path=%s error=%s", method, path, type(exc).__name__
-            )
-            raise UpstreamUnavailable(f"{method} {path}") from exc
+            self._observe(endpoint, "unavailable", time.perf_counter() - started, None)
+            log.warning("upstream_unavailable", method=method, endpoint=endpoint, error=type(exc).__name__)
+            raise UpstreamUnavailable() from exc
+        self._observe(endpoint, response.status_code, time.perf_counter() - started, response.headers)
         return UpstreamResponse(response.status_code, response.headers, response.content)
 
     async def get_slots(
@@ -101,34 +131,59 @@ class CalcomClient:
         if reschedule_uid:
             params["bookingUidToReschedule"] = reschedule_uid
         headers = {VERSION_HEADER: SLOTS_VERSION, **credentials}
-        return await self.request("GET", "/v2/slots", params=params, headers=headers)
+        return await self.request("GET", "/v2/slots", params=params, headers=headers, endpoint="/v2/slots")
 
     async def create_booking(self, body: dict[str, Any], credentials: Mapping[str, str]) -> UpstreamResponse:
         """POST /v2/bookings with the 2024-08-13 body."""
         headers = {VERSION_HEADER: BOOKINGS_VERSION, **credentials}
-        return await self.request("POST", "/v2/bookings", headers=headers, json_body=body)
+        return await self.request(
+            "POST", "/v2/bookings", headers=headers, json_body=body, endpoint="/v2/bookings"
+        )
 
     async def reschedule_booking(
         self, uid: str, body: dict[str, Any], credentials: Mapping[str, str]
     ) -> UpstreamResponse:
         """POST /v2/bookings/{uid}/reschedule."""
         headers = {VERSION_HEADER: BOOKINGS_VERSION, **credentials}
-        return await self.request("POST", f"/v2/bookings/{uid}/reschedule", headers=headers, json_body=body)
+        return await self.request(
+            "POST",
+            f"/v2/bookings/{booking_uid_segment(uid)}/reschedule",
+            headers=headers,
+            json_body=body,
+            endpoint="/v2/bookings/{uid}/reschedule",
+        )
 
     async def cancel_booking(self, uid: str, reason: str, credentials: Mapping[str, str]) -> UpstreamResponse:
         """POST /v2/bookings/{uid}/cancel (compensation uses the proxy's own key when it has one)."""
         headers = {VERSION_HEADER: BOOKINGS_VERSION, **(self._own_credentials or credentials)}
         body = {"cancellationReason": reason}
-        return await self.request("POST", f"/v2/bookings/{uid}/cancel", headers=headers, json_body=body)
+        return await self.request(
+            "POST",
+            f"/v2/bookings/{booking_uid_segment(uid)}/cancel",
+            headers=headers,
+            json_body=body,
+            endpoint="/v2/bookings/{uid}/cancel",
+        )
 
     async def get_booking(self, uid: str, credentials: Mapping[str, str]) -> UpstreamResponse:
         """GET /v2/bookings/{uid}."""
         headers = {VERSION_HEADER: BOOKINGS_VERSION, **(self._own_credentials or credentials)}
-        return await self.request("GET", f"/v2/bookings/{uid}", headers=headers)
+        return await self.request(
+            "GET", f"/v2/bookings/{booking_uid_segment(uid)}", headers=headers, endpoint="/v2/bookings/{uid}"
+        )
 
     async def list_bookings(
         self, params: Mapping[str, str], credentials: Mapping[str, str] | None = None
     ) -> UpstreamResponse:
         """GET /v2/bookings with filters; needs credentials (the proxy's own, or the caller's)."""
         headers = {VERSION_HEADER: BOOKINGS_VERSION, **(self._own_credentials or credentials or {})}
-        return await self.request("GET", "/v2/bookings", params=params, headers=headers)
+        return await self.request(
+            "GET", "/v2/bookings", params=params, headers=headers, endpoint="/v2/bookings"
+        )
+
+    async def get_own(self, template: str, version: str, ident: int | None = None) -> UpstreamResponse:
+        """GET one catalogue resource (`/v2/event-types/{id}`, `/v2/schedules/{id}`, `/v2/me`) with the
+        proxy's own key: operator views only, never on a caller's behalf."""
+        path = template if ident is None else template.replace("{id}", str(int(ident)))
+        headers = {VERSION_HEADER: version, **self._own_credentials}
+        return await self.request("GET", path, headers=headers, endpoint=template)

@@ -32,7 +32,8 @@ async def test_forwarded_paths_answer_like_calcom(
     stack: Stack, method: str, path: str, headers: dict[str, str]
 ) -> None:
     direct = await stack.direct.request(method, path, headers=headers)
-    proxied = await stack.proxy.request(method, path, headers=headers)
+    client = stack.proxy if "Authorization" in headers else stack.anonymous
+    proxied = await client.request(method, path, headers=headers)
     assert proxied.status_code == direct.status_code
     d, p = direct.json(), proxied.json()
     if "timestamp" in d:  # error envelopes carry the time they were made
