@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from holds import Hold, HoldState, HoldStore
 from proxy.batching import ReadBatcher
-from proxy.identity import ResourceMap
+from proxy.identity import ResourceMap, owner_in_tenant, tenant_of_owner
 from proxy.slotmath import DAY_MS, Busy, Grid, Verdict, classify, free_starts, infer_grid, utc_days
-from proxy.snapshot import Snapshot, SnapshotCache
+from proxy.snapshot import Snapshot, SnapshotCache, open_days
 
 
 def busy_for(holds: list[Hold], owner: str) -> list[Busy]:
@@ -36,6 +36,8 @@ class View:
     busy: list[Busy]
     own: list[Hold]
     now_ms: int
+    # Live holds of the caller's whole tenant in the window (its own caller's included), for budgets.
+    tenant_holds: tuple[Hold, ...] = ()
 
     @property
     def length_ms(self) -> int | None:
@@ -78,6 +80,11 @@ class Availability:
     clock: Callable[[], float]
     reads: ReadBatcher[tuple[str, int, int], list[Hold]] = field(default_factory=ReadBatcher)
 
+    def within_window(self, window_start_ms: int, window_end_ms: int) -> bool:
+        """Whether any day of the window may hold a slot now (else only Cal.com's own answer is right)."""
+        now_ms = int(self.clock() * 1000)
+        return bool(open_days(utc_days(window_start_ms, window_end_ms), now_ms))
+
     async def view(
         self,
         event_type_id: int,
@@ -91,7 +98,10 @@ class Availability:
     ) -> View:
         """Snapshot days covering the window plus the live holds over it (owner's own kept apart)."""
         days = utc_days(window_start_ms, window_end_ms)
-        snapshot = await self.snapshots.get(event_type_id, duration, days, credentials, max_age_ms=max_age_ms)
+        tenant = tenant_of_owner(owner)
+        snapshot = await self.snapshots.get(
+            event_type_id, duration, days, credentials, max_age_ms=max_age_ms, tenant=tenant
+        )
         resource = self.resources.resource_for(event_type_id)
         # Holds may start before the window yet overlap its first slot, so look one day further back.
         window = (resource, days[0] * DAY_MS - DAY_MS, (days[-1] + 2) * DAY_MS)
@@ -103,4 +113,7 @@ class Availability:
             busy=busy_for(live, owner),
             own=[h for h in live if h.owner == owner and h.state is not HoldState.BOOKED],
             now_ms=int(self.clock() * 1000),
+            tenant_holds=tuple(
+                h for h in live if h.state is not HoldState.BOOKED and owner_in_tenant(h.owner, tenant)
+            ),
         )

@@ -143,3 +143,12 @@ def nearest(free: Iterable[int], target_ms: int, n: int, *, exclude: Iterable[in
 def utc_days(start_ms: int, end_ms: int) -> list[int]:
     """The UTC day numbers (epoch ms // DAY_MS) that a closed window touches."""
     return list(range(start_ms // DAY_MS, end_ms // DAY_MS + 1))
+
+
+def bookable_days(days: Iterable[int], now_ms: int, horizon_ms: int) -> list[int]:
+    """The UTC days that may hold a slot: not over by `now_ms`, not starting after `horizon_ms`.
+
+    Cal.com offers nothing before now (its start is clamped to now plus the minimum notice) nor after its
+    horizon (its end is clamped to one year from now), so the other days need neither a fetch nor a key.
+    """
+    return [d for d in days if (d + 1) * DAY_MS > now_ms and d * DAY_MS <= horizon_ms]

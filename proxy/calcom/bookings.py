@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from proxy.calcom.bounds import instant_error, length_error
 from proxy.calcom.errors import BadRequest
 from proxy.calcom.timefmt import is_valid_zone, parse_instant
 from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
@@ -116,13 +117,9 @@ def _check_string(body: dict[str, Any], name: str, errors: list[FieldError]) -> 
 
 
 def _check_start(body: dict[str, Any], errors: list[FieldError]) -> None:
-    value = body.get("start")
-    try:
-        if not isinstance(value, str):
-            raise ValueError("start is not a string")
-        parse_instant(value)
-    except ValueError:
-        errors.append(FieldError("start", ("start must be a valid ISO 8601 date string",)))
+    error = instant_error("start", body.get("start"))
+    if error is not None:
+        errors.append(error)
 
 
 def _attendee_errors(value: object) -> list[FieldError]:
@@ -141,7 +138,8 @@ def _attendee_errors(value: object) -> list[FieldError]:
     if phone is not None and not (isinstance(phone, str) and _PHONE_RE.match(phone)):
         children.append(FieldError("phoneNumber", ("phoneNumber must be a valid phone number",)))
     language = value.get("language")
-    if language is not None and language not in LANGUAGES:
+    # The type check comes first: a JSON object or list is unhashable and would crash the membership test.
+    if language is not None and not (isinstance(language, str) and language in LANGUAGES):
         children.append(
             FieldError(
                 "language", (f"language must be one of the following values: {', '.join(sorted(LANGUAGES))}",)
@@ -166,7 +164,9 @@ def _guests_ok(value: object) -> bool:
 def _location_ok(value: object) -> bool:
     if isinstance(value, str):
         return True
-    return isinstance(value, dict) and value.get("type") in LOCATION_TYPES
+    # Any JSON may arrive as "type" ({} or [] are unhashable): only a known string names a location.
+    kind = value.get("type") if isinstance(value, dict) else None
+    return isinstance(kind, str) and kind in LOCATION_TYPES
 
 
 def _create_field_errors(body: dict[str, Any]) -> list[FieldError]:
@@ -176,6 +176,12 @@ def _create_field_errors(body: dict[str, Any]) -> list[FieldError]:
     for name in ("eventTypeId", "lengthInMinutes"):
         if name in body and not is_int(body[name]):
             errors.append(FieldError(name, (f"{name} must be an integer number",)))
+    length = body.get("lengthInMinutes")
+    if length is not None and is_int(length):
+        # Cal.com's @Min(1), and calproxy's @Max: 2**63 or 1e308 minutes is no slot, and no datetime either.
+        error = length_error("lengthInMinutes", int(length))
+        if error is not None:
+            errors.append(error)
     for name in (
         "eventTypeSlug",
         "username",

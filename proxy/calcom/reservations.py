@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from proxy.calcom.bookings import BODY_NOT_OBJECT, BODY_REQUIRED
+from proxy.calcom.bounds import MAX_LENGTH_MINUTES, instant_error, length_error
 from proxy.calcom.errors import BadRequest, Unauthorized
 from proxy.calcom.timefmt import format_utc, parse_instant
 from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
 
 DEFAULT_RESERVATION_MINUTES = 5
+# A year of minutes: far beyond any hold TTL policy (which caps it anyway), far below datetime's limits.
+MAX_RESERVATION_MINUTES = 366 * 24 * 60
 RESERVE_FIELDS = ("eventTypeId", "slotStart", "slotDuration", "reservationDuration")
 LEGACY_RESERVE_FIELDS = ("eventTypeId", "slotUtcStartDate", "slotUtcEndDate", "bookingUid")
 AUTH_ONLY_DURATION = (
@@ -52,14 +55,7 @@ def _object(body: object) -> dict[str, Any]:
 
 
 def _date_error(data: dict[str, Any], name: str) -> FieldError | None:
-    value = data.get(name)
-    try:
-        if not isinstance(value, str):
-            raise ValueError(name)
-        parse_instant(value)
-    except ValueError:
-        return FieldError(name, (f"{name} must be a valid ISO 8601 date string",))
-    return None
+    return instant_error(name, data.get(name))
 
 
 def _int_errors(data: dict[str, Any], names: tuple[str, ...], required: tuple[str, ...]) -> list[FieldError]:
@@ -67,6 +63,23 @@ def _int_errors(data: dict[str, Any], names: tuple[str, ...], required: tuple[st
     for name in names:
         if (name in data or name in required) and not is_int(data.get(name)):
             errors.append(FieldError(name, (f"{name} must be an integer number",)))
+    return errors
+
+
+def _length_errors(data: dict[str, Any]) -> list[FieldError]:
+    """Lengths beyond any datetime arithmetic (2**63 or 1e308 minutes) are refused before any is done.
+
+    Cal.com sets no maximum on either; one day of slot and one year of reservation are far past any use.
+    Zero and below are left to the later checks, as before (Cal.com reads 0 as "not given").
+    """
+    errors = []
+    limits = (("slotDuration", MAX_LENGTH_MINUTES), ("reservationDuration", MAX_RESERVATION_MINUTES))
+    for name, high in limits:
+        value = data.get(name)
+        if value is not None and is_int(value) and int(value) > 0:
+            error = length_error(name, int(value), high=high)
+            if error is not None:
+                errors.append(error)
     return errors
 
 
@@ -79,6 +92,7 @@ def parse_reserve_slot(body: object, *, authenticated: bool) -> ReserveSlot:
     if start_error is not None:
         errors.append(start_error)
     errors.extend(_int_errors(data, ("slotDuration", "reservationDuration"), ()))
+    errors.extend(_length_errors(data))
     raise_if_errors(errors)
     reservation = data.get("reservationDuration")
     if reservation is not None and not authenticated:

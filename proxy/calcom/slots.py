@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from proxy.calcom.bounds import MAX_LENGTH_MINUTES, instant_error, length_error
 from proxy.calcom.errors import BadRequest
 from proxy.calcom.timefmt import date_key, format_in_zone, is_bare_date, is_valid_zone, parse_instant
 from proxy.calcom.validation import FieldError, parse_int_param, raise_if_errors, unknown_properties
@@ -54,13 +55,24 @@ def in_window(start: datetime, window_start: datetime, window_end: datetime) -> 
     return window_start <= start <= window_end
 
 
-def _instant_error(name: str, raw: str | None) -> FieldError | None:
-    if raw is None:
-        return FieldError(name, (f"{name} must be a valid ISO 8601 date string",))
+def slots_horizon(now: datetime) -> datetime:
+    """The last instant Cal.com computes slots for: it clamps `end` to `dayjs.utc().add(1, "year")`.
+
+    dayjs moves 29 February to 28 February of the next year; nothing after this instant is ever offered.
+    """
     try:
-        parse_instant(raw)
+        return now.replace(year=now.year + 1)
     except ValueError:
-        return FieldError(name, (f"{name} must be a valid ISO 8601 date string",))
+        return now.replace(year=now.year + 1, day=28)
+
+
+def range_error(start: datetime, end: datetime, max_days: int) -> str | None:
+    """calproxy's bound on a slots range (Cal.com has none): the refusal text, or None within it."""
+    if end - start > timedelta(days=max_days):
+        return (
+            "Invalid time range given - 'start' and 'end' may be at most "
+            f"{max_days} day{'s' if max_days != 1 else ''} apart."
+        )
     return None
 
 
@@ -73,6 +85,17 @@ def _int_param_errors(query: Mapping[str, str], names: Iterable[str]) -> list[Fi
     return errors
 
 
+def _duration_errors(query: Mapping[str, str]) -> list[FieldError]:
+    """A slot length no working day fits is refused before it reaches any arithmetic.
+
+    0 is let through: Cal.com's `value && parseInt(value)` reads it as "no duration", so does everyone here.
+    """
+    raw = query.get("duration")
+    duration = None if raw is None else parse_int_param(raw)
+    error = length_error("duration", duration, high=MAX_LENGTH_MINUTES) if duration else None
+    return [] if error is None else [error]
+
+
 def _optional_int(query: Mapping[str, str], name: str) -> int | None:
     raw = query.get(name)
     return None if raw is None else parse_int_param(raw)
@@ -82,10 +105,11 @@ def parse_slots_query(query: Mapping[str, str]) -> SlotsQuery:
     """Validate a 2024-09-04 slots query as GetSlotsInputPipe does; BadRequest with Cal.com's messages."""
     errors = unknown_properties(query, SLOTS_PARAMS)
     for name in ("start", "end"):
-        error = _instant_error(name, query.get(name))
+        error = instant_error(name, query.get(name))
         if error is not None:
             errors.append(error)
     errors.extend(_int_param_errors(query, ("eventTypeId", "duration")))
+    errors.extend(_duration_errors(query))
     zone_name = query.get("timeZone")
     if zone_name is not None and not is_valid_zone(zone_name):
         errors.append(FieldError("timeZone", ("timeZone must be a valid IANA time-zone",)))
@@ -162,12 +186,13 @@ def parse_available_query(query: Mapping[str, str]) -> AvailableQuery:
     errors = [
         error
         for error in (
-            _instant_error("startTime", query.get("startTime")),
-            _instant_error("endTime", query.get("endTime")),
+            instant_error("startTime", query.get("startTime")),
+            instant_error("endTime", query.get("endTime")),
         )
         if error is not None
     ]
     errors.extend(_int_param_errors(query, ("eventTypeId", "duration")))
+    errors.extend(_duration_errors(query))
     zone_name = query.get("timeZone")
     if zone_name is not None and not is_valid_zone(zone_name):
         errors.append(FieldError("timeZone", ("timeZone must be a valid IANA time-zone",)))

@@ -48,6 +48,10 @@ def is_int(value: object) -> bool:
     return isinstance(value, float) and value.is_integer()
 
 
+# Number.MAX_VALUE has 309 integer digits; parseInt of a longer run of digits is Infinity.
+_JS_MAX_DIGITS = 309
+
+
 def parse_int_param(value: str) -> int | None:
     """JS parseInt(value, 10) as Cal.com's query transforms use it; None for NaN."""
     text = value.strip()
@@ -60,4 +64,7 @@ def parse_int_param(value: str) -> int | None:
         if not char.isdigit() or not char.isascii():
             break
         digits += char
+    if len(digits) > _JS_MAX_DIGITS:
+        # parseInt gives Infinity, which @IsNumber refuses; Python's int() would refuse 4300+ digits anyway.
+        return None
     return sign * int(digits) if digits else None

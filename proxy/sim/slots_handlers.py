@@ -6,7 +6,13 @@ from aiohttp import web
 
 from proxy.calcom.errors import NotFound
 from proxy.calcom.jsonwire import json_response
-from proxy.calcom.slots import available_data, parse_available_query, parse_slots_query, slots_data
+from proxy.calcom.slots import (
+    available_data,
+    parse_available_query,
+    parse_slots_query,
+    slots_data,
+    slots_horizon,
+)
 from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04
 from proxy.sim.appkeys import STATE
 from proxy.sim.calendar import available_starts
@@ -39,8 +45,10 @@ async def get_slots(request: web.Request) -> web.Response:
     query = parse_slots_query(request.query)
     et = _find_event_type(state, query.event_type_id, query.event_type_slug, query.username)
     length = query.duration or et.length
+    # Cal.com clamps `end` to one year from now, whatever the caller asked for.
+    end = min(query.end, slots_horizon(state.now()))
     starts = available_starts(
-        state, et, query.start, query.end, length=length, exclude_uid=query.booking_uid_to_reschedule
+        state, et, query.start, end, length=length, exclude_uid=query.booking_uid_to_reschedule
     )
     return json_response({"status": "success", "data": slots_data(starts, query, length)})
 
@@ -52,7 +60,6 @@ async def get_available(request: web.Request) -> web.Response:
     query = parse_available_query(request.query)
     et = _find_event_type(state, query.event_type_id, query.event_type_slug, None)
     length = query.duration or et.length
-    starts = available_starts(
-        state, et, query.start, query.end, length=length, exclude_uid=query.reschedule_uid
-    )
+    end = min(query.end, slots_horizon(state.now()))
+    starts = available_starts(state, et, query.start, end, length=length, exclude_uid=query.reschedule_uid)
     return json_response({"status": "success", "data": available_data(starts, query, length)})

@@ -203,3 +203,11 @@ def test_reservation_outputs_follow_the_wire() -> None:
     }
     assert list(full)[-2:] == ["reservationDuration", "reservationUntil"]
     assert "reservationDuration" not in reserved_slot_output(**args)
+
+
+@pytest.mark.parametrize("language", [{}, [], 7, "xx"])
+def test_attendee_language_of_any_json_type_is_a_400_not_a_crash(language: object) -> None:
+    # Found by schemathesis: an object or list was tested for membership in a set (TypeError, a 500).
+    with pytest.raises(BadRequest) as info:
+        parse_create_booking(_body(attendee={"name": "Bo", "timeZone": "UTC", "language": language}))
+    assert "language must be one of the following values" in info.value.message

@@ -88,11 +88,22 @@ async def test_bad_slot_queries_are_400(make_client: Factory, query: str) -> Non
     assert (await response.json())["error"]["code"] == "BadRequestException"
 
 
-async def test_huge_range_is_bounded_and_never_500(make_client: Factory) -> None:
+async def test_huge_range_is_clamped_to_one_year_like_calcom(make_client: Factory) -> None:
+    client = await make_client()  # the clock stands at 2030-09-01T12:00Z
+    response = await client.get("/v2/slots?start=2030-09-02&end=2099-12-31&eventTypeId=2001", headers=SLOTS_V)
+    assert response.status == 200
+    days = list((await response.json())["data"])
+    assert len(days) > 100
+    assert max(days) <= "2031-09-01"  # end clamped to now + 1 year: 2031-09-01T12:00Z
+
+
+async def test_dates_outside_the_window_are_400_naming_the_field(make_client: Factory) -> None:
     client = await make_client()
     response = await client.get("/v2/slots?start=2030-09-02&end=9999-12-31&eventTypeId=2001", headers=SLOTS_V)
-    assert response.status == 200
-    assert len((await response.json())["data"]) > 100
+    assert response.status == 400
+    assert (await response.json())["error"]["message"] == (
+        "end property is wrong,maximal allowed date for end is 2100-01-01T00:00:00.000Z "
+    )
 
 
 @pytest.mark.parametrize(
