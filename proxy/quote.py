@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from holds import Hold, HoldConflict, HoldStore
 from proxy.availability import Availability, View
+from proxy.budgets import HoldBudget
+from proxy.calcom.bounds import MAX_LENGTH_MINUTES, instant_error
 from proxy.calcom.timefmt import format_ms, is_valid_zone, parse_instant
 from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
-from proxy.identity import Caller, public_uid
+from proxy.identity import Caller, hold_uid_for, public_uid
+from proxy.opstats import OpsStats
 from proxy.slotmath import DAY_MS, Reason, nearest
-
-logger = logging.getLogger(__name__)
 
 QUOTE_FIELDS = ("eventTypeId", "start", "timeZone", "lengthInMinutes", "alternatives", "holdAlternatives")
 MAX_ALTERNATIVES = 10
@@ -44,14 +44,9 @@ def _int_field(body: dict[str, Any], name: str, low: int, high: int, *, required
 
 
 def _start_errors(body: dict[str, Any]) -> list[FieldError]:
-    start = body.get("start")
-    try:
-        parse_instant(start) if isinstance(start, str) else None
-    except ValueError:
-        start = None
-    if not isinstance(start, str):
-        return [FieldError("start", ("start must be a valid ISO 8601 date string",))]
-    return []
+    # The same window as every Cal.com endpoint: a 1970 or year-9999 start is refused before any hold math.
+    error = instant_error("start", body.get("start"))
+    return [] if error is None else [error]
 
 
 def parse_quote(body: object, default_alternatives: int) -> QuoteRequest:
@@ -65,7 +60,7 @@ def parse_quote(body: object, default_alternatives: int) -> QuoteRequest:
     zone = body.get("timeZone")
     if not isinstance(zone, str) or not is_valid_zone(zone):
         errors.append(FieldError("timeZone", ("timeZone must be a valid IANA time zone",)))
-    errors += _int_field(body, "lengthInMinutes", 1, 1440, required=False)
+    errors += _int_field(body, "lengthInMinutes", 1, MAX_LENGTH_MINUTES, required=False)
     errors += _int_field(body, "alternatives", 0, MAX_ALTERNATIVES, required=False)
     hold_alts = body.get("holdAlternatives", False)
     if not isinstance(hold_alts, bool):
@@ -141,6 +136,10 @@ class QuoteService:
     holds: HoldStore
     search_days: int
     max_holds_per_owner: int = 3
+    # Quote-to-commit observations for the TTL advisor (None: not recorded).
+    stats: OpsStats | None = None
+    # Tenant and per-resource-share hold budgets (None: unbudgeted).
+    budget: HoldBudget | None = None
 
     async def quote(self, request: QuoteRequest, caller: Caller, credentials: dict[str, str]) -> QuoteResult:
         """Check the exact instant, hold it when free, otherwise explain and offer the nearest free slots."""
@@ -160,12 +159,27 @@ class QuoteService:
         hold: Hold | None = None
         reason, blocked_until = verdict.reason, verdict.blocked_until_ms
         if verdict.available:
+            fresh = view.own_hold(start_ms, start_ms + length_ms) is None
+            if self.budget is not None and fresh:
+                # A new hold (not a refresh of the caller's own) must fit the tenant's budgets: 429 if not.
+                self.budget.precheck(view, start_ms)
             try:
-                hold = await self.holds.acquire(view.resource, start_ms, start_ms + length_ms, caller.owner)
+                hold = await self.holds.acquire(
+                    view.resource,
+                    start_ms,
+                    start_ms + length_ms,
+                    caller.owner,
+                    uid=hold_uid_for(view.event_type_id, view.resource),
+                )
             except HoldConflict as conflict:
                 # Someone acquired it between our read of the holds and our acquire.
                 reason = Reason.BOOKED if conflict.booked else Reason.HELD
                 blocked_until = conflict.expires_at_ms
+            if hold is not None and self.budget is not None:
+                await self.budget.admit(view, caller.tenant, hold, required=True)
+        if hold is not None and self.stats is not None:
+            # Only the quoted slot: an unchosen held alternative would read as a caller still deciding.
+            self.stats.note_quoted(hold)
         alternatives: list[Alternative] = []
         if hold is None:
             alternatives = await self._alternatives(view, request, caller, start_ms, length_ms)
@@ -182,16 +196,36 @@ class QuoteService:
         # Held alternatives: walk outwards from the request, skipping any that another caller just took.
         ranked = sorted((s for s in set(free) if s != start_ms), key=lambda s: (abs(s - start_ms), s))
         chosen: list[Alternative] = []
+        await self._walk(view, request, caller, ranked, length_ms, chosen)
+        return sorted(chosen, key=lambda a: a.start_ms)
+
+    async def _walk(
+        self,
+        view: View,
+        request: QuoteRequest,
+        caller: Caller,
+        ranked: list[int],
+        length_ms: int,
+        chosen: list[Alternative],
+    ) -> None:
+        allowed = self.max_holds_per_owner
         for s in ranked:
             if len(chosen) >= request.alternatives:
                 break
-            if sum(1 for a in chosen if a.hold) >= self.max_holds_per_owner:
+            if sum(1 for a in chosen if a.hold) >= allowed:
                 # Past the per-caller cap a new hold would evict one we just announced: offer it unheld.
                 chosen.append(Alternative(s, s + length_ms, None))
                 continue
             try:
-                hold = await self.holds.acquire(view.resource, s, s + length_ms, caller.owner)
+                uid = hold_uid_for(view.event_type_id, view.resource)
+                hold = await self.holds.acquire(view.resource, s, s + length_ms, caller.owner, uid=uid)
             except HoldConflict:
                 continue
+            if self.budget is not None and not await self.budget.admit(
+                view, caller.tenant, hold, required=False
+            ):
+                # Past the tenant's budgets the alternatives are still offered, unheld.
+                allowed = 0
+                chosen.append(Alternative(s, s + length_ms, None))
+                continue
             chosen.append(Alternative(s, s + length_ms, hold))
-        return sorted(chosen, key=lambda a: a.start_ms)

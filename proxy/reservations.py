@@ -13,6 +13,8 @@ from typing import Any
 
 from holds import Hold, HoldConflict, HoldError, HoldStore
 from proxy.availability import Availability
+from proxy.budgets import HoldBudget
+from proxy.calcom.bounds import MAX_LENGTH_MINUTES
 from proxy.calcom.errors import BadRequest, NotFound, Unprocessable
 from proxy.calcom.reservations import (
     ALREADY_BOOKED,
@@ -21,7 +23,8 @@ from proxy.calcom.reservations import (
     reserved_slot_output,
 )
 from proxy.calcom.timefmt import from_ms
-from proxy.identity import Caller, owner_in_tenant, parse_public_uid, public_uid
+from proxy.identity import Caller, hold_uid_for, owner_in_tenant, parse_public_uid, public_uid
+from proxy.opstats import OpsStats
 from proxy.slotmath import Reason
 
 
@@ -76,6 +79,10 @@ class ReservationService:
 
     availability: Availability
     holds: HoldStore
+    # Quote-to-commit observations for the TTL advisor (None: not recorded).
+    stats: OpsStats | None = None
+    # Tenant and per-resource-share hold budgets (None: unbudgeted).
+    budget: HoldBudget | None = None
 
     async def reserve(
         self,
@@ -94,6 +101,11 @@ class ReservationService:
         length_ms = int((end - start).total_seconds() * 1000) if end else view.length_ms
         if length_ms is None or length_ms <= 0:
             raise Unprocessable(ALREADY_BOOKED)
+        if length_ms > MAX_LENGTH_MINUTES * 60_000:
+            # Days with no snapshot (beyond Cal.com's horizon) cannot check the slot length below.
+            raise BadRequest(
+                f"slotUtcEndDate must be at most {MAX_LENGTH_MINUTES} minutes after slotUtcStartDate"
+            )
         if view.length_ms is not None and length_ms != view.length_ms:
             # Cal.com would hold any interval; a proxy guarding the calendar holds one slot, not a day.
             minutes = view.length_ms // 60_000
@@ -107,12 +119,23 @@ class ReservationService:
             raise Unprocessable(ALREADY_RESERVED)
         if verdict.reason is Reason.BOOKED:
             raise Unprocessable(ALREADY_BOOKED)
+        if self.budget is not None and view.own_hold(start_ms, start_ms + length_ms) is None:
+            self.budget.precheck(view, start_ms)  # 429 before acquiring when the share is used up
         try:
             hold = await self.holds.acquire(
-                view.resource, start_ms, start_ms + length_ms, caller.owner, ttl_ms=ttl_ms
+                view.resource,
+                start_ms,
+                start_ms + length_ms,
+                caller.owner,
+                ttl_ms=ttl_ms,
+                uid=hold_uid_for(event_type_id, view.resource),
             )
         except HoldConflict as exc:
             raise Unprocessable(ALREADY_BOOKED if exc.booked else ALREADY_RESERVED) from exc
+        if self.budget is not None:
+            await self.budget.admit(view, caller.tenant, hold, required=True)
+        if self.stats is not None:
+            self.stats.note_quoted(hold)
         return Reservation(hold, event_type_id)
 
     async def find(self, uid: str, caller: Caller) -> Reservation | None:
@@ -142,6 +165,11 @@ class ReservationService:
         hold = current.hold
         if start_ms == hold.start_ms and event_type_id == current.event_type_id:
             extended = await self.holds.extend(hold.resource, hold.uid, hold.owner, ttl_ms=ttl_ms)
+            if self.budget is not None:
+                # A hold already counted is always kept: this only moves its expiry.
+                await self.budget.tenants.record(caller.tenant, extended, 0)
+            if self.stats is not None:
+                self.stats.note_quoted(extended)  # same observation, later expiry
             return Reservation(extended, event_type_id)
         owner_caller = Caller(tenant=caller.tenant, owner=hold.owner, has_call_id=caller.has_call_id)
         moved = await self.reserve(event_type_id, start, None, ttl_ms, owner_caller, creds)
@@ -157,4 +185,8 @@ class ReservationService:
             await self.holds.release(found.hold.resource, found.hold.uid, found.hold.owner)
         except HoldError:
             return False
+        if self.budget is not None:
+            await self.budget.forget(caller.tenant, found.hold)
+        if self.stats is not None:
+            await self.stats.hold_released(found.hold.resource, found.hold.uid)
         return True

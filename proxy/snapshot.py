@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from redis.asyncio import Redis
 
-from proxy.calcom.timefmt import format_ms, parse_instant
+from proxy.calcom.slots import slots_horizon
+from proxy.calcom.timefmt import format_ms, from_ms, parse_instant
 from proxy.keys import ProxyKeys
 from proxy.localcache import TtlMemo
-from proxy.slotmath import DAY_MS
+from proxy.logs import get_logger
+from proxy.metrics import Metrics
+from proxy.slotmath import DAY_MS, bookable_days
 from proxy.upstream import CalcomClient, UpstreamResponse
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 POLL_INTERVAL_S = 0.02
 
@@ -108,6 +110,19 @@ def parse_range_slots(body: object, days: Sequence[int], fetched_ms: int) -> dic
     }
 
 
+def open_days(days: Iterable[int], now_ms: int) -> list[int]:
+    """The days Cal.com may offer slots on at `now_ms`: from today up to its one-year horizon."""
+    horizon_ms = int(slots_horizon(from_ms(now_ms)).timestamp() * 1000)
+    return bookable_days(days, now_ms, horizon_ms)
+
+
+def closed_days(days: Iterable[int], now_ms: int) -> dict[int, DaySlots]:
+    """Days outside Cal.com's window, known empty without asking it (so never fetched nor written)."""
+    days = list(days)
+    inside = set(open_days(days, now_ms))
+    return {d: DaySlots(day=d, starts=(), length_ms=None, fetched_ms=now_ms) for d in days if d not in inside}
+
+
 def contiguous_runs(days: Iterable[int]) -> list[list[int]]:
     """[3, 4, 5, 9] -> [[3, 4, 5], [9]]: each run is one upstream request."""
     runs: list[list[int]] = []
@@ -131,12 +146,17 @@ class SnapshotCache:
     clock: Callable[[], float]
     # Seconds a process reuses a day without asking Redis; booked markers cover the staleness it allows.
     local_ttl_s: float = 1.0
+    # How long Cal.com's answer to one tenant for one event type lets it read the shared cache.
+    seen_ttl_ms: int = 600_000
     upstream_fetches: int = 0
+    metrics: Metrics | None = None
     _inflight: dict[tuple[int, int, int], asyncio.Future[DaySlots]] = field(default_factory=dict)
     _memo: TtlMemo[tuple[int, int, int], DaySlots] = field(init=False)
 
     def __post_init__(self) -> None:
         self._memo = TtlMemo(self.local_ttl_s)
+        self._seen: TtlMemo[tuple[int, str], bool] = TtlMemo(self.local_ttl_s)
+        self._probing: dict[tuple[int, str], asyncio.Future[None]] = {}
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -149,15 +169,29 @@ class SnapshotCache:
         credentials: Mapping[str, str],
         *,
         max_age_ms: int | None = None,
+        tenant: str | None = None,
     ) -> Snapshot:
-        """The snapshot of these days, fetching what is missing or older than max_age_ms."""
+        """The snapshot of these days, fetching what is missing or older than max_age_ms.
+
+        With a `tenant`, cached days are served only once Cal.com has answered that tenant's credentials
+        for this event type (recently): the shared cache never shows a tenant what Cal.com would refuse it.
+        """
         dur = duration or 0
         now = self._now_ms()
+        # Past days and days beyond Cal.com's horizon cost nothing, whatever range the caller named: they are
+        # known empty, so neither fetched nor written (nor proof that Cal.com answered this tenant).
+        closed = closed_days(days, now)
+        days = [d for d in days if d not in closed]
+        if tenant is not None and days and not self._seen.get((event_type_id, tenant)):
+            probed = await self._ensure_seen(event_type_id, dur, list(days), credentials, tenant)
+            if probed is not None:
+                self._count(miss=len(days))
+                return Snapshot(days={**closed, **probed})
 
         def usable(slots: DaySlots | None) -> bool:
             return slots is not None and (max_age_ms is None or now - slots.fetched_ms <= max_age_ms)
 
-        found: dict[int, DaySlots] = {}
+        found: dict[int, DaySlots] = dict(closed)
         for day in days:
             local = self._memo.get((event_type_id, dur, day))
             if local is not None and usable(local):
@@ -171,11 +205,73 @@ class SnapshotCache:
                     found[day] = slots
                     self._memo.put((event_type_id, dur, day), slots)
         missing = [d for d in days if d not in found]
+        self._count(local=len(days) - len(unread), redis=len(unread) - len(missing), miss=len(missing))
         if missing:
             found.update(
                 await self._fill(event_type_id, dur, missing, credentials, fresh=max_age_ms is not None)
             )
         return Snapshot(days=found)
+
+    async def _ensure_seen(
+        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], tenant: str
+    ) -> dict[int, DaySlots] | None:
+        """Make sure Cal.com answered this tenant for this event type; the days if this call asked it.
+
+        One probe per tenant and event type at a time: in a process by a future, across processes by a
+        lock key (a loser waits for the winner's marker). Other tenants' fetches never count: each tenant's
+        first request goes upstream with its own credentials, and Cal.com's refusal reaches it unchanged.
+        """
+        key = (event_type_id, tenant)
+        running = self._probing.get(key)
+        if running is not None:
+            await asyncio.shield(running)
+            return None
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._probing[key] = future
+        try:
+            probed = await self._probe(event_type_id, dur, days, credentials, tenant)
+            future.set_result(None)
+            return probed
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            self._probing.pop(key, None)
+
+    async def _probe(
+        self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], tenant: str
+    ) -> dict[int, DaySlots] | None:
+        seen_key = self.keys.slots_seen(event_type_id, tenant)
+        lock_key = self.keys.slots_seen_lock(event_type_id, tenant)
+        if await self.redis.exists(seen_key):
+            self._seen.put((event_type_id, tenant), True)
+            return None
+        won = await self.redis.set(lock_key, "1", nx=True, px=self.lock_ms)
+        if not won:
+            deadline = self._now_ms() + self.lock_ms
+            while self._now_ms() < deadline:
+                await asyncio.sleep(POLL_INTERVAL_S)
+                if await self.redis.exists(seen_key):
+                    self._seen.put((event_type_id, tenant), True)
+                    return None
+                if not await self.redis.exists(lock_key):
+                    break  # the other probe failed: ask Cal.com ourselves, and hear its answer
+        try:
+            fetched = await self._fill(event_type_id, dur, days, credentials, fresh=True)
+            await self.redis.set(seen_key, "1", px=self.seen_ttl_ms)
+            self._seen.put((event_type_id, tenant), True)
+            return fetched
+        finally:
+            if won:
+                await self.redis.delete(lock_key)
+
+    def _count(self, **by_result: int) -> None:
+        if self.metrics is None:
+            return
+        for result, n in by_result.items():
+            if n:
+                self.metrics.snapshot_requests.labels(result=result).inc(n)
 
     async def _fill(
         self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], *, fresh: bool
@@ -263,11 +359,14 @@ class SnapshotCache:
         reschedule_uid: str,
     ) -> Snapshot:
         """Days as Cal.com sees them when rescheduling one booking (its own slot is free); not cached."""
-        return Snapshot(
-            days=await self._from_upstream(
-                event_type_id, duration or 0, list(days), credentials, reschedule_uid
-            )
+        closed = closed_days(days, self._now_ms())
+        wanted = [d for d in days if d not in closed]
+        fetched = (
+            await self._from_upstream(event_type_id, duration or 0, wanted, credentials, reschedule_uid)
+            if wanted
+            else {}
         )
+        return Snapshot(days={**closed, **fetched})
 
     async def _from_upstream(
         self,
@@ -299,7 +398,7 @@ class SnapshotCache:
                 pipe.set(self.keys.snapshot(event_type_id, dur, str(d)), slots.encode(), px=self.ttl_ms)
                 self._memo.put((event_type_id, dur, d), slots)
             await pipe.execute()
-        logger.info("event=snapshot_fetched event_type=%s days=%s", event_type_id, len(result))
+        log.info("snapshot_fetched", event_type=event_type_id, days=len(result))
         return result
 
     async def invalidate(self, event_type_id: int, duration: int | None, days: Iterable[int]) -> None:

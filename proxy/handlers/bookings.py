@@ -15,7 +15,7 @@ from proxy.calcom.jsonwire import dumps
 from proxy.calcom.requests import read_json
 from proxy.calcom.versions import BOOKING_VERSIONS, request_version
 from proxy.commit import Committed, ConfirmHook
-from proxy.handlers.context import caller, creds, services
+from proxy.handlers.context import creds, services, verified_caller
 from proxy.handlers.passthrough import forward
 from proxy.idempotency import DONE_TTL_MS, NATURAL_TTL_MS, StoredOutcome, body_digest
 from proxy.identity import Caller
@@ -64,9 +64,12 @@ def replay_key(
     if ident is None or booking.event_type_id is None:
         return None
     start_ms = int(booking.start.timestamp() * 1000)
-    # A retry of the same slot by the same caller must not book twice, whatever else changed in the body.
-    key = f"natural:{ident}:{booking.event_type_id}:{start_ms}"
-    return Replay(key, "natural", replay_refusals=False, ttl_ms=NATURAL_TTL_MS)
+    # Same caller, same slot *and same body* replays: a call id is no secret (anyone with the tenant's
+    # credential can send it), so another attendee's body must never be handed this caller's booking. A
+    # retry with a changed body is not replayed, and cannot book twice either: the booked marker refuses it.
+    digest = body_digest(raw)
+    key = f"natural:{ident}:{booking.event_type_id}:{start_ms}:{digest}"
+    return Replay(key, digest, replay_refusals=False, ttl_ms=NATURAL_TTL_MS)
 
 
 async def _idempotent(
@@ -108,12 +111,13 @@ async def create(request: web.Request) -> web.Response:
     """The verified commit of CONTRACT §5."""
     if request_version(request.headers) not in BOOKING_VERSIONS:
         raise BadRequest(NEEDS_VERSION)
+    # Cal.com authenticates before it validates the body.
+    who = await verified_caller(request)
     raw = await read_json(request)
     body = dict(raw) if isinstance(raw, dict) else raw
     reserved = _reserved_uid(body) if isinstance(body, dict) else None
     booking = parse_create_booking(body)
     assert isinstance(body, dict)
-    who = caller(request)
     svc = services(request)
 
     replay = replay_key(request, who, raw, booking, reserved)
@@ -124,18 +128,24 @@ async def create(request: web.Request) -> web.Response:
             body, booking, who, creds(request), reserved, on_confirmed=on_confirmed, replay_key=key
         )
 
-    return await _idempotent(request, who, replay, run)
+    response = await _idempotent(request, who, replay, run)
+    if response.status == 201 and booking.event_type_id is not None:
+        # The hold became a booking: it no longer counts against the tenant's hold budgets.
+        resource = svc.availability.resources.resource_for(booking.event_type_id)
+        await svc.budget.booked(who.tenant, resource, int(booking.start.timestamp() * 1000))
+    return response
 
 
 async def reschedule(request: web.Request) -> web.StreamResponse:
     """A commit of the new time (CONTRACT §3): verified like a create."""
     if request_version(request.headers) not in BOOKING_VERSIONS:
         raise BadRequest(NEEDS_VERSION)
+    who = await verified_caller(request)
     raw = await read_json(request)
     parsed = parse_reschedule(raw)
     assert isinstance(raw, dict)
     result = await services(request).rescheduler.reschedule(
-        request.match_info["uid"], dict(raw), parsed, caller(request), creds(request)
+        request.match_info["uid"], dict(raw), parsed, who, creds(request)
     )
     return await forward(request) if result is None else _response(result)
 

@@ -9,7 +9,7 @@ from proxy.calcom.jsonwire import json_response
 from proxy.calcom.requests import read_json
 from proxy.calcom.reservations import parse_legacy_reserve, parse_reserve_slot
 from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04, request_version
-from proxy.handlers.context import caller, creds, services
+from proxy.handlers.context import answers_throttled, caller, creds, holding_caller, services
 
 LEGACY_RESERVATION_MINUTES = 5
 
@@ -23,9 +23,11 @@ def _ttl_ms(minutes: int | None) -> int | None:
     return None if minutes is None else minutes * 60_000
 
 
+@answers_throttled
 async def create(request: web.Request) -> web.Response:
     """POST /v2/slots/reservations: 201 with reservationUid and reservationUntil."""
     _require(request, frozenset({V2024_09_04}))
+    who = await holding_caller(request)
     body = parse_reserve_slot(await read_json(request), authenticated=bool(creds(request)))
     svc = services(request)
     reservation = await svc.reservations.reserve(
@@ -33,7 +35,7 @@ async def create(request: web.Request) -> web.Response:
         body.slot_start,
         None,
         _ttl_ms(body.reservation_duration),
-        caller(request),
+        who,
         creds(request),
     )
     svc.metrics.holds_created.labels(outcome="reservation").inc()
@@ -48,16 +50,18 @@ async def get(request: web.Request) -> web.Response:
     return json_response({"status": "success", "data": data})
 
 
+@answers_throttled
 async def update(request: web.Request) -> web.Response:
     """PATCH /v2/slots/reservations/{uid}: extend, or move to another slot."""
     _require(request, frozenset({V2024_09_04}))
+    who = await holding_caller(request)
     body = parse_reserve_slot(await read_json(request), authenticated=bool(creds(request)))
     reservation = await services(request).reservations.update(
         request.match_info["uid"],
         body.event_type_id,
         body.slot_start,
         _ttl_ms(body.reservation_duration),
-        caller(request),
+        who,
         creds(request),
     )
     return json_response({"status": "success", "data": reservation.output(with_duration=True)})
@@ -70,9 +74,11 @@ async def delete(request: web.Request) -> web.Response:
     return json_response({"status": "success"})
 
 
+@answers_throttled
 async def legacy_reserve(request: web.Request) -> web.Response:
     """POST /v2/slots/reserve (2024-04-15): data is the bare uid, also set as the `uid` cookie."""
     _require(request, LEGACY_SLOTS_VERSIONS)
+    who = await holding_caller(request)
     body = parse_legacy_reserve(await read_json(request))
     svc = services(request)
     reservation = await svc.reservations.reserve(
@@ -80,7 +86,7 @@ async def legacy_reserve(request: web.Request) -> web.Response:
         body.slot_start,
         body.slot_end,
         _ttl_ms(LEGACY_RESERVATION_MINUTES),
-        caller(request),
+        who,
         creds(request),
     )
     uid = reservation.uid

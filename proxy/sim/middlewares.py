@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 
 from aiohttp import web
 
-from proxy.calcom.errors import CalcomError, Handler, TooManyRequests, error_response
+from proxy.calcom.errors import CalcomError, Handler, TooManyRequests, Unauthorized, error_response
+from proxy.logs import get_logger
 from proxy.sim.appkeys import STATE
 from proxy.sim.requests import CURRENT_CALLER, identify
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 CONTROL_PREFIX = "/_sim/"
 # Indirection so tests can observe injected latency without sleeping.
 sleep = asyncio.sleep
@@ -20,6 +20,11 @@ sleep = asyncio.sleep
 
 def _is_calcom(request: web.Request) -> bool:
     return request.path == "/v2" or request.path.startswith("/v2/")
+
+
+def _is_public(request: web.Request) -> bool:
+    """Cal.com routes without an auth guard (GET slots): bad OAuth client credentials are not checked."""
+    return request.method == "GET" and request.path in ("/v2/slots", "/v2/slots/available")
 
 
 def endpoint_key(request: web.Request) -> str:
@@ -47,7 +52,14 @@ async def stats_middleware(request: web.Request, handler: Handler) -> web.Stream
     table[(key, response.status)] += 1
     if response.status == 429:
         state.stats.rate_limited += 1
-    logger.info("sim_request method=%s path=%s status=%s", request.method, request.path, response.status)
+    log.info(
+        "sim_request",
+        method=request.method,
+        route=key,
+        status=response.status,
+        # What the client sent, so a test can follow one request id from the caller through calproxy.
+        client_request_id=request.headers.get("X-Request-Id"),
+    )
     return response
 
 
@@ -61,6 +73,8 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
         who = identify(request, state)
     except CalcomError as error:
         return error_response(error, request.path_qs)
+    if who.auth_error is not None and not _is_public(request):
+        return error_response(Unauthorized(who.auth_error), request.path_qs)
     CURRENT_CALLER.set(who)
     decision = state.limiter.hit(who.tracker)
     if decision is not None and not decision.allowed:

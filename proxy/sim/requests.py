@@ -19,6 +19,7 @@ NO_AUTH = (
 )
 INVALID_KEY = "CustomThrottlerGuard - Invalid API Key"
 INVALID_BEARER = "ApiAuthStrategy - Invalid Bearer token"
+INVALID_CLIENT_SECRET = "ApiAuthStrategy - oAuth client - Invalid client secret"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Caller:
 
     user_id: int | None
     tracker: str
+    # Platform credentials Cal.com's ApiAuthStrategy refuses: 401 on every route that authenticates.
+    auth_error: str | None = None
 
 
 # Set by the guard middleware for the request being handled (a ContextVar: the handler runs in its task).
@@ -39,6 +42,19 @@ def _sha(text: str) -> str:
 
 def identify(request: web.Request, state: SimState) -> Caller:
     """Resolve credentials like CustomThrottlerGuard + ApiAuthStrategy; unknown keys get 401."""
+    client_id = request.headers.get("x-cal-client-id", "").strip()
+    client_secret = request.headers.get("x-cal-secret-key", "").strip()
+    if client_id and client_secret:
+        # ApiAuthStrategy tries OAuth client credentials before a Bearer token (api-auth.strategy.ts).
+        tracker = f"oauth_client_{_sha(client_id)}"
+        client = state.seed.oauth_clients.get(client_id)
+        if client is None:
+            return Caller(
+                None, tracker, f"ApiAuthStrategy - oAuth client - Client with ID {client_id} not found"
+            )
+        if client.secret != client_secret:
+            return Caller(None, tracker, INVALID_CLIENT_SECRET)
+        return Caller(user_id=client.user_id, tracker=tracker)
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         token = header[len("Bearer ") :].strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,12 +43,22 @@ class EventTypeDef:
 
 
 @dataclass(frozen=True)
+class OAuthClient:
+    """A platform OAuth client: Cal.com authenticates it by id *and* secret as its platform owner."""
+
+    id: str
+    secret: str
+    user_id: int
+
+
+@dataclass(frozen=True)
 class Seed:
     """Everything the simulator knows before the first request."""
 
     hosts: dict[int, Host]
     event_types: dict[int, EventTypeDef]
     api_keys: dict[str, int]
+    oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
 
     def host_of(self, event_type: EventTypeDef) -> Host:
         """The host that owns an event type."""
@@ -126,7 +136,13 @@ def parse_seed(data: dict[str, Any]) -> Seed:
     keys = {hash_key(str(item["key"])): int(item["userId"]) for item in data.get("apiKeys", [])}
     if any(user not in hosts for user in keys.values()):
         raise ValueError("an API key refers to an unknown user")
-    return Seed(hosts=hosts, event_types=event_types, api_keys=keys)
+    clients = {
+        str(item["id"]): OAuthClient(str(item["id"]), str(item["secret"]), int(item["userId"]))
+        for item in data.get("oauthClients", [])
+    }
+    if any(client.user_id not in hosts for client in clients.values()):
+        raise ValueError("an OAuth client refers to an unknown user")
+    return Seed(hosts=hosts, event_types=event_types, api_keys=keys, oauth_clients=clients)
 
 
 def load_seed(path: str | Path | None = None) -> Seed:

@@ -23,6 +23,9 @@ from proxy.sim.runner import RunningSim, run_sim
 
 GROUPS = {1001: "host-1", 1002: "host-1", 2001: "host-2"}
 BOOKINGS_V = {"cal-api-version": "2024-08-13"}
+# The simulator's seeded key: hold-creating requests need a credential Cal.com accepts.
+API_KEY = "cal_test_alpha"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 SLOTS_V = {"cal-api-version": "2024-09-04"}
 
 
@@ -39,8 +42,11 @@ class Stack:
     sim: RunningSim
     proxy_url: str
     app: web.Application
+    # Sends the seeded API key on every request (a test may override the header).
     proxy: httpx.AsyncClient
     direct: httpx.AsyncClient
+    # The same proxy without any credential.
+    anonymous: httpx.AsyncClient
 
     @property
     def services(self) -> Services:
@@ -93,9 +99,10 @@ async def make_stack() -> AsyncIterator[StackFactory]:
             await site.start()
             port = int(runner.addresses[0][1])
             url = f"http://127.0.0.1:{port}"
-            proxy = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10))
+            proxy = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10, headers=AUTH))
             direct = await stack.enter_async_context(httpx.AsyncClient(base_url=running.url, timeout=10))
-            return Stack(sim=running, proxy_url=url, app=app, proxy=proxy, direct=direct)
+            anonymous = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10))
+            return Stack(sim=running, proxy_url=url, app=app, proxy=proxy, direct=direct, anonymous=anonymous)
 
         yield start
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.proxy.conftest import Stack, next_weekday
+from tests.proxy.conftest import API_KEY, Stack, next_weekday
 
 CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 SDK = CLIENTS / "node_modules" / "@calcom" / "sdk"
@@ -54,6 +54,7 @@ async def test_calcom_sdk_slot_calls_work_through_the_proxy(stack: Stack) -> Non
         "Europe/Berlin",
         start.isoformat(),
         end.isoformat(),
+        API_KEY,
     )
     wanted = start.isoformat(timespec="milliseconds")
 

@@ -132,7 +132,9 @@ async def test_timeout_without_credentials_to_look_up_is_504_and_left_to_reconci
         sim=SimConfig(rate_limit=0, faults=FaultRates(timeout=1.0)),
         settings={"upstream_timeout_s": 0.5, "upstream_api_key": None},
     )
-    response = await stack.book("A", booking("11:00"))
+    # The caller's key (another host's user) books event type 1001 but cannot list its bookings, and the
+    # proxy has no key of its own: the outcome cannot be looked up.
+    response = await stack.book("A", booking("11:00"), Authorization="Bearer cal_test_beta")
     assert response.status_code == 504
     entries = [e async for e in stack.services.ledger.entries()]
     assert [e.state for e in entries] == [CommitState.UNKNOWN]
@@ -264,9 +266,12 @@ async def test_same_caller_same_slot_never_books_twice(make_stack: StackFactory)
     stack = await make_stack(sim=SimConfig(rate_limit=0, latency_ms=200, race_window_ms=100))
     first, second = await asyncio.gather(stack.book("A", booking("10:00")), stack.book("A", booking("10:00")))
     assert sorted([first.status_code, second.status_code]) == [201, 409]
-    later = await stack.book("A", booking("10:00", name="Annie"))
+    later = await stack.book("A", booking("10:00"))
     winner = first if first.status_code == 201 else second
     assert later.status_code == 201 and later.content == winner.content, "the first outcome is replayed"
+    # Another body under the same call id is not that caller's retry: never the first booking, never a second.
+    changed = await stack.book("A", booking("10:00", name="Annie"))
+    assert changed.status_code == 409 and changed.content != winner.content
     assert len(live(await stack.truth())) == 1
 
 
