@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.handlers import admin, bookings, ops, passthrough, quote, reservations, slots
+from proxy.handlers import admin, admin_page, bookings, openapi, ops, passthrough, quote, reservations, slots
 
 
 def setup_routes(app: web.Application) -> None:
@@ -24,12 +24,25 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/v2/bookings/{uid}/cancel", bookings.cancel)
 
     r.add_post("/calproxy/v1/quote", quote.quote)
+    r.add_get("/calproxy/v1/openapi.json", openapi.document)
     r.add_get("/calproxy/v1/admin/ttl-policy", admin.get_policy)
     r.add_put("/calproxy/v1/admin/ttl-policy", admin.put_policy)
     r.add_get("/calproxy/v1/admin/holds", admin.list_holds)
+    r.add_delete("/calproxy/v1/admin/holds/{reservation_uid}", admin.release_reservation)
     r.add_delete("/calproxy/v1/admin/holds/{resource}/{uid}", admin.release_hold)
     r.add_get("/calproxy/v1/admin/stats", admin.stats)
     r.add_post("/calproxy/v1/admin/reconcile", admin.reconcile)
+
+    # The status page for people (session cookie + CSRF; the JSON API above keeps its Bearer token).
+    r.add_get("/calproxy/v1/admin", admin_page.to_page)
+    r.add_get("/calproxy/v1/admin/", admin_page.status)
+    r.add_get("/calproxy/v1/admin/page.css", admin_page.css)
+    r.add_get("/calproxy/v1/admin/login", admin_page.login_form)
+    r.add_post("/calproxy/v1/admin/login", admin_page.login)
+    r.add_post("/calproxy/v1/admin/logout", admin_page.logout)
+    r.add_post("/calproxy/v1/admin/page/release", admin_page.release)
+    r.add_post("/calproxy/v1/admin/page/ttl-policy", admin_page.save_policy)
+    r.add_post("/calproxy/v1/admin/page/reconcile", admin_page.reconcile)
 
     r.add_get("/metrics", ops.metrics)
     r.add_get("/healthz", ops.healthz)

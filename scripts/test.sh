@@ -27,9 +27,11 @@ if [ ! -f .venv-clients/.installed ] || [ "$clients" -nt .venv-clients/.installe
     touch .venv-clients/.installed
 fi
 
-# The committed Cal.com schema subset still matches Cal.com's document, where ../shared is beside the clone.
+# The committed Cal.com schema subset and calproxy's own OpenAPI document still match Cal.com's document,
+# where ../shared is beside the clone.
 if [ -f ../shared/calcom/openapi-v2.json ]; then
     .venv/bin/python scripts/calcom_schema_subset.py --check
+    .venv/bin/python scripts/build_openapi.py --check
 fi
 .venv/bin/ruff check proxy holds tests benchmarks scripts
 .venv/bin/mypy proxy holds
