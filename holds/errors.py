@@ -35,7 +35,14 @@ class HoldConflict(HoldError):
     """The interval overlaps another owner's live hold or a booked marker."""
 
     def __init__(
-        self, *, resource: str, start_ms: int, end_ms: int, expires_at_ms: int, booked: bool
+        self,
+        *,
+        resource: str,
+        start_ms: int,
+        end_ms: int,
+        expires_at_ms: int,
+        booked: bool,
+        now_ms: int | None = None,
     ) -> None:
         what = "booked" if booked else "held by another caller"
         super().__init__(
@@ -45,6 +52,9 @@ class HoldConflict(HoldError):
         self.end_ms = end_ms
         self.expires_at_ms = expires_at_ms
         self.booked = booked
+        # The clock the conflict was decided by (Redis's, or a test's): expires_at_ms - now_ms is how long
+        # the slot stays blocked, whatever this process's own clock says. None when not known.
+        self.now_ms = now_ms
 
 
 class HoldNotFound(HoldError):

@@ -32,6 +32,7 @@ class PolicyWatcher:
         self._policy: TtlPolicy | None = None
         self._task: asyncio.Task[None] | None = None
         self._start_lock = asyncio.Lock()
+        self._closed = False
 
     async def current(self) -> TtlPolicy:
         """The latest known policy; the first call loads it and starts listening for changes."""
@@ -43,15 +44,25 @@ class PolicyWatcher:
         return self._policy
 
     async def aclose(self) -> None:
-        """Stop listening."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop listening.
+
+        One cancel is not enough on Python 3.11: a cancel that lands just as the ``asyncio.wait_for``
+        inside redis-py's ``get_message`` completes is swallowed, and the loop would go on for ever
+        (seen as a hanging shutdown). So the loops also check ``_closed`` and the cancel is repeated
+        until the task has ended.
+        """
+        self._closed = True
+        task, self._task = self._task, None
+        if task is None:
+            return
+        while not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=0.1)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _listen(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 await self._follow()
             except (RedisError, HoldStoreUnavailable) as exc:
@@ -62,7 +73,7 @@ class PolicyWatcher:
         pubsub = self._store.redis.pubsub()
         try:
             await pubsub.subscribe(self._store.channel)
-            while True:
+            while not self._closed:
                 self._policy = await self._store.load()
                 # A message or the recheck timeout both lead to a reload; the payload is not trusted.
                 await pubsub.get_message(ignore_subscribe_messages=True, timeout=self._recheck_s)

@@ -23,6 +23,7 @@ SCRIPT_NAMES = (
     "abort_commit",
     "mark_booked",
     "live_holds",
+    "get_hold",
     "force_release",
 )
 
@@ -57,6 +58,7 @@ class Scripts:
     abort_commit: AsyncScript
     mark_booked: AsyncScript
     live_holds: AsyncScript
+    get_hold: AsyncScript
     force_release: AsyncScript
 
     @classmethod
@@ -102,6 +104,7 @@ def decode_reply(reply: Any, ctx: CallContext) -> list[Hold]:
             end_ms=ctx.end_ms,
             expires_at_ms=int(reply[1]),
             booked=bool(int(reply[2])),
+            now_ms=int(reply[3]) if len(reply) > 3 else None,
         )
     if code == Code.NOT_FOUND:
         raise HoldNotFound(f"no live hold {uid} on {ctx.resource}", resource=ctx.resource, uid=uid)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any
@@ -16,7 +15,6 @@ from holds.errors import InvalidHold, redis_errors
 from holds.models import DEFAULT_POLICY, CommitTicket, Hold, TtlPolicy
 from holds.policy import PolicyStore
 from holds.policy_watch import PolicyWatcher
-from holds.records import decode_record
 from holds.scripts import CallContext, Scripts, decode_reply
 
 
@@ -28,8 +26,12 @@ def new_uid() -> str:
 class HoldStore:
     """Interval holds on resources, with owner checks, a per-owner cap, commits and booked markers.
 
-    ``now`` always comes from the injected ``clock`` (seconds, like time.time) and is passed to the
-    scripts, so a hold whose expiry has passed is absent even before Redis evicts its keys.
+    One clock decides everything (acquire, extend, expiry, pruning, commit budgets, ``get``): Redis's
+    own, read with TIME inside each script, so processes whose clocks disagree still agree on every
+    hold; a hold whose expiry has passed is absent even before Redis evicts its keys. The timestamps of
+    returned holds and conflicts are Redis's too: compare them with ``HoldConflict.now_ms`` or with
+    Redis's time, not with this process's clock. ``clock`` (seconds, like time.time) is for tests only:
+    when given, its ``now`` is sent to the scripts in place of TIME, so a test controls time.
     Use ``async with HoldStore(...)`` or call ``aclose()`` when the policy comes from a PolicyStore.
     """
 
@@ -38,7 +40,7 @@ class HoldStore:
         redis: Redis,
         *,
         prefix: str = "calproxy",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         max_per_owner: int = 3,
         policy: PolicyStore | TtlPolicy | None = None,
     ) -> None:
@@ -163,15 +165,12 @@ class HoldStore:
         return sorted(holds, key=lambda h: (h.start_ms, h.end_ms, h.uid))
 
     async def get(self, resource: str, uid: str) -> Hold | None:
-        """The live hold or booked marker with this uid, or None."""
+        """The live hold or booked marker with this uid, or None (live by the scripts' clock; no write)."""
         logic.check_resource(resource)
         logic.check_uid(resource, uid)
-        with redis_errors("get", resource=resource):
-            raw = await self._redis.hget(keys.resource_keys(self._prefix, resource).holds, uid)
-        if raw is None:
-            return None
-        hold = decode_record(resource, uid, raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
-        return hold if hold.expires_at_ms > self._now() else None
+        ctx = CallContext(resource, uid)
+        holds = await self._run("get_hold", ctx, [uid])
+        return holds[0] if holds else None
 
     async def force_release(self, resource: str, uid: str) -> bool:
         """Operator action: remove a hold or booked marker regardless of owner; True if one was live."""
@@ -193,8 +192,9 @@ class HoldStore:
                     seen.add(resource)
                     yield resource
 
-    def _now(self) -> int:
-        return logic.now_ms(self._clock)
+    def _now(self) -> int | str:
+        """ARGV[1] of every script: '' makes it read Redis's TIME; a test clock's now_ms replaces TIME."""
+        return "" if self._clock is None else logic.now_ms(self._clock)
 
     def _keys(self, resource: str) -> list[str]:
         return keys.resource_keys(self._prefix, resource).as_list()
@@ -213,7 +213,7 @@ class HoldStore:
         return decode_reply(await self._call(op, ctx, args), ctx)
 
     async def _call(self, op: str, ctx: CallContext, args: Sequence[Any]) -> Any:
-        """The one place scripts are called: one EVALSHA with now prepended, redis errors wrapped."""
+        """The one place scripts are called: one EVALSHA with the clock prepended, redis errors wrapped."""
         script: AsyncScript = getattr(self._scripts, op)
         with redis_errors(op, resource=ctx.resource):
             return await script(keys=self._keys(ctx.resource), args=[self._now(), *args])

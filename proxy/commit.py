@@ -7,7 +7,6 @@ its metadata tag) shows a booking at exactly the requested instant, event type a
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from holds import (
     StaleFence,
 )
 from proxy import refusals
+from proxy.activity import Activity
 from proxy.availability import Availability, View
 from proxy.calcom.bookings import CreateBooking
 from proxy.calcom.errors import BadRequest, CalcomError, Conflict
@@ -36,8 +36,9 @@ from proxy.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from proxy.identity import Caller, owner_in_tenant, parse_public_uid
+from proxy.identity import Caller, hold_uid_for, owner_in_tenant, parse_public_uid
 from proxy.ledger import CommitState, Ledger, LedgerEntry
+from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.opstats import OpsStats
 from proxy.outcome import Outcome, OutcomeResolver
@@ -46,7 +47,7 @@ from proxy.snapshot import Snapshot, SnapshotCache
 from proxy.upstream import CalcomClient
 from proxy.verification import COMMIT_TAG, Expected
 
-logger = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 METADATA_KEY_LIMIT = 50
 
@@ -111,10 +112,16 @@ class CommitService:
     metrics: Metrics
     stats: OpsStats
     policy: CommitPolicy
+    activity: Activity
     clock: Callable[[], float]
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def _count(self, result: str) -> None:
+        """One commit outcome: this process's counter and the shared last-hour activity."""
+        self.metrics.commits.labels(result=result).inc()
+        self.activity.commit(result)
 
     async def commit(
         self,
@@ -231,10 +238,11 @@ class CommitService:
             snapshot = await self._snapshot(request, credentials, fresh=True)
             if start_ms not in snapshot.start_set:
                 raise await self._refusal_for(plan)
-        before_ms = self._now_ms()
-        hold = await self._acquire(plan)
+        # New or refreshed is told by the uid, not by comparing the hold's times (Redis's clock) with ours.
+        new_uid = hold_uid_for(request.event_type_id, resource)
+        hold = await self._acquire(plan, new_uid)
         fresh_enough = self._now_ms() - snapshot.oldest_fetch_ms <= self.policy.freshness_ms
-        if hold.created_ms >= before_ms and not fresh_enough:
+        if hold.uid == new_uid and not fresh_enough:
             # A new hold, not the quote's: only a fresh snapshot may say the slot is still free. The hold is
             # ours already, so nobody else can commit the slot while we look.
             try:
@@ -260,12 +268,15 @@ class CommitService:
             request.event_type_id, request.length_minutes, days, credentials, max_age_ms=max_age
         )
 
-    async def _acquire(self, plan: Plan) -> Hold:
+    async def _acquire(self, plan: Plan, uid: str | None = None) -> Hold:
         expected = plan.expected
         try:
-            return await self.holds.acquire(plan.resource, expected.start_ms, expected.end_ms, plan.owner)
+            uid = uid or hold_uid_for(plan.request.event_type_id, plan.resource)
+            return await self.holds.acquire(
+                plan.resource, expected.start_ms, expected.end_ms, plan.owner, uid=uid
+            )
         except HoldConflict as conflict:
-            self.metrics.commits.labels(result="rejected_held").inc()
+            self._count("rejected_held")
             view = await self._view(plan)
             raise refusals.from_conflict(
                 view, expected.start_ms, plan.request.zone, self.policy.alternatives, conflict
@@ -290,7 +301,7 @@ class CommitService:
         length_ms = plan.expected.end_ms - start_ms
         verdict = view.verdict(start_ms, length_ms)
         reason = reason or verdict.reason
-        self.metrics.commits.labels(result=f"rejected_{reason.value if reason else 'unavailable'}").inc()
+        self._count(f"rejected_{reason.value if reason else 'unavailable'}")
         if reason is Reason.HELD and verdict.blocked_until_ms is not None:
             return refusals.held(view, start_ms, zone, count, verdict.blocked_until_ms)
         return refusals.from_reason(view, start_ms, zone, count, reason)
@@ -340,7 +351,7 @@ class CommitService:
         on_confirmed: ConfirmHook | None = None,
     ) -> Committed:
         now = self._now_ms()
-        self.metrics.commits.labels(result=outcome.kind).inc()
+        self._count(outcome.kind)
         if outcome.kind == "confirmed":
             confirmed = entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid)
             age_ms = now - ticket.hold.created_ms
@@ -353,25 +364,25 @@ class CommitService:
             marker, recorded, *extras = await asyncio.gather(
                 self._mark_booked(plan, ticket),
                 self.ledger.write(confirmed),
-                self.stats.record_quote_to_commit(age_ms),
+                self.stats.record_commit(plan.resource, ticket.hold.uid, age_ms),
                 hook,
                 return_exceptions=True,
             )
             if isinstance(recorded, BaseException):
                 # Unrecorded, the entry stays pending and reconciliation cancels the booking as a ghost:
                 # so the caller must not hear "booked" either.
-                logger.error("event=confirmed_but_unrecorded commit=%s", entry.commit_id)
+                log.error("confirmed_but_unrecorded", commit=entry.commit_id)
                 raise StoreUnavailable(
                     "The booking could not be recorded and will be cancelled; please retry."
                 )
             for problem in (marker, *extras):
                 if isinstance(problem, BaseException):
                     # Best effort: the booking is verified and recorded, these only speed up later answers.
-                    logger.warning("event=post_commit_write_failed error=%s", type(problem).__name__)
+                    log.warning("post_commit_write_failed", error=type(problem).__name__)
             if isinstance(marker, str) and marker != ticket.hold.uid:
                 await self.ledger.write(replace(confirmed, hold_uid=marker))
             self.metrics.hold_age_at_commit.observe(age_ms / 1000)
-            logger.info("event=commit_confirmed commit=%s booking=%s", entry.commit_id, outcome.booking_uid)
+            log.info("commit_confirmed", commit=entry.commit_id, booking=outcome.booking_uid)
             return committed
         await self._release_after_failure(plan, ticket, outcome)
         state = {
@@ -382,7 +393,7 @@ class CommitService:
         await self.ledger.write(
             entry.moved(state, now, booking_uid=outcome.booking_uid, detail=outcome.detail)
         )
-        logger.warning("event=commit_not_confirmed commit=%s kind=%s", entry.commit_id, outcome.kind)
+        log.warning("commit_not_confirmed", commit=entry.commit_id, kind=outcome.kind)
         raise await self._refusal(plan, outcome)
 
     async def _mark_booked(self, plan: Plan, ticket: CommitTicket) -> str:
@@ -395,7 +406,7 @@ class CommitService:
             return ticket.hold.uid
         except (StaleFence, HoldError):
             # Our hold lapsed during a slow commit; the booking is verified all the same, so still mark it.
-            logger.warning("event=hold_lapsed_during_commit resource=%s", resource)
+            log.warning("hold_lapsed_during_commit", resource=resource)
             self.metrics.hold_expired_during_commit.inc()
             marker = await self.holds.mark_booked(
                 resource, expected.start_ms, expected.end_ms, ttl_ms=self.policy.booked_ttl_ms
@@ -408,6 +419,7 @@ class CommitService:
             if outcome.kind == "refused" and outcome.slot_taken:
                 # Cal.com says the slot is taken: holding it helps nobody, and the snapshot is stale.
                 await self.holds.release(resource, uid, plan.owner)
+                await self.stats.hold_released(resource, uid)  # the caller never got it: censored here
                 days = {plan.expected.start_ms // DAY_MS}
                 await self.snapshots.invalidate(plan.expected.event_type_id, None, days)
             elif outcome.kind in ("unknown", "timeout"):
@@ -415,7 +427,7 @@ class CommitService:
             else:
                 await self.holds.abort_commit(resource, uid, plan.owner, ticket.fence)
         except HoldError:
-            logger.info("event=hold_gone_after_failed_commit resource=%s", resource)
+            log.info("hold_gone_after_failed_commit", resource=resource)
 
     async def _refusal(self, plan: Plan, outcome: Outcome) -> CalcomError:
         view = await self._view(plan)

@@ -10,22 +10,27 @@ import httpx
 from redis.asyncio import Redis
 
 from holds import HoldStore, PolicyStore, TtlPolicy
+from proxy.activity import UPSTREAM_429, UPSTREAM_REQUESTS, Activity
+from proxy.auth import CredentialVerifier
 from proxy.availability import Availability
+from proxy.budgets import HoldBudget, QuoteRates, TenantHolds, rate_storage
 from proxy.commit import CommitPolicy, CommitService
 from proxy.idempotency import Idempotency
 from proxy.identity import ResourceMap
 from proxy.keys import ProxyKeys
 from proxy.ledger import Ledger
-from proxy.metrics import Metrics
-from proxy.opstats import OpsStats
+from proxy.metrics import Metrics, status_class
+from proxy.opstats import GRACE_MS, OpsStats
 from proxy.outcome import OutcomeResolver
 from proxy.quote import QuoteService
+from proxy.readiness import ReadinessProbe
 from proxy.reconcile import Reconciler
 from proxy.reschedule import Rescheduler
 from proxy.reservations import ReservationService
 from proxy.settings import Settings
 from proxy.snapshot import SnapshotCache
-from proxy.upstream import CalcomClient
+from proxy.upstream import CalcomClient, UpstreamObserver
+from proxy.zones import ZoneDirectory
 
 
 @dataclass
@@ -50,7 +55,13 @@ class Services:
     rescheduler: Rescheduler
     reconciler: Reconciler
     stats: OpsStats
+    activity: Activity
+    readiness: ReadinessProbe
+    zones: ZoneDirectory
     clock: Callable[[], float]
+    verifier: CredentialVerifier
+    budget: HoldBudget
+    rates: QuoteRates
 
     @property
     def tenant_secret(self) -> bytes:
@@ -74,6 +85,34 @@ def default_policy(settings: Settings) -> TtlPolicy:
     )
 
 
+def upstream_observer(metrics: Metrics, activity: Activity) -> UpstreamObserver:
+    """Counts, times and rate-limit headroom of every Cal.com exchange, for /metrics and the status page."""
+
+    def observe(endpoint: str, status: int | str, seconds: float, headers: httpx.Headers | None) -> None:
+        metrics.upstream_requests.labels(endpoint=endpoint, status=str(status)).inc()
+        klass = status_class(status) if isinstance(status, int) else status
+        metrics.upstream_duration.labels(endpoint=endpoint, status_class=klass).observe(seconds)
+        activity.add(UPSTREAM_REQUESTS)
+        if status == 429:
+            activity.add(UPSTREAM_429)
+        remaining = ratelimit_remaining(headers)
+        if remaining is not None:
+            metrics.upstream_ratelimit_remaining.set(remaining)
+
+    return observe
+
+
+def ratelimit_remaining(headers: httpx.Headers | None) -> int | None:
+    """Cal.com's X-RateLimit-Remaining (its default throttler suffixes the name with -Default)."""
+    if headers is None:
+        return None
+    for name in ("X-RateLimit-Remaining", "X-RateLimit-Remaining-Default"):
+        value = headers.get(name)
+        if value is not None and value.strip().isdigit():
+            return int(value)
+    return None
+
+
 def build_services(
     settings: Settings, redis: Redis, upstream_url: str, *, clock: Callable[[], float] = time.time
 ) -> Services:
@@ -82,14 +121,16 @@ def build_services(
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     http = httpx.AsyncClient(base_url=upstream_url, timeout=timeout, limits=limits)
     api_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
-    upstream = CalcomClient(http, api_key=api_key)
     keys = ProxyKeys(settings.key_prefix)
     metrics = Metrics()
+    activity = Activity(redis, keys, clock)
+    upstream = CalcomClient(http, api_key=api_key, observer=upstream_observer(metrics, activity))
     policy = PolicyStore(redis, prefix=settings.key_prefix, defaults=default_policy(settings))
+    # No clock: every hold decision uses Redis's own (TIME in the scripts), so processes whose clocks
+    # disagree still agree on holds; `clock` here serves display, ledger and stats times only.
     holds = HoldStore(
         redis,
         prefix=settings.key_prefix,
-        clock=clock,
         max_per_owner=settings.max_holds_per_owner,
         policy=policy,
     )
@@ -101,11 +142,42 @@ def build_services(
         lock_ms=int(settings.snapshot_lock_s * 1000),
         clock=clock,
         local_ttl_s=min(settings.snapshot_local_ttl_s, settings.snapshot_ttl_s),
+        metrics=metrics,
+        seen_ttl_ms=int(settings.slots_seen_ttl_s * 1000),
+    )
+    verifier = CredentialVerifier(
+        redis=redis,
+        keys=keys,
+        upstream=upstream,
+        secret=settings.tenant_secret.get_secret_value().encode(),
+        accepted_ttl_ms=int(settings.credential_ttl_s * 1000),
+        refused_ttl_ms=int(settings.credential_refused_ttl_s * 1000),
+    )
+    budget = HoldBudget(
+        tenants=TenantHolds(redis, keys, settings.max_holds_per_tenant),
+        holds=holds,
+        share=settings.resource_share,
+        floor=settings.resource_share_floor,
+    )
+    rates = QuoteRates(
+        storage=rate_storage(redis, keys),
+        keys=keys,
+        per_tenant=settings.quote_rate_per_tenant,
+        per_address=settings.quote_rate_per_address,
+        clock=clock,
     )
     resources = ResourceMap(groups=settings.resources().resource_groups)
     availability = Availability(snapshots=snapshots, holds=holds, resources=resources, clock=clock)
     ledger = Ledger(redis, keys)
-    stats = OpsStats(redis, keys)
+    # A commit may convert a hold up to its budget past the quoted expiry: wait that long before censoring.
+    stats = OpsStats(
+        redis,
+        keys,
+        clock=clock,
+        grace_ms=max(GRACE_MS, settings.commit_budget_ms),
+        window_s=settings.advisor_window_s,
+        min_events=settings.advisor_min_events,
+    )
     idempotency = Idempotency(redis, keys)
     commit_policy = CommitPolicy(
         budget_ms=settings.commit_budget_ms,
@@ -125,6 +197,7 @@ def build_services(
         metrics=metrics,
         stats=stats,
         policy=commit_policy,
+        activity=activity,
         clock=clock,
     )
     return Services(
@@ -139,9 +212,14 @@ def build_services(
         snapshots=snapshots,
         availability=availability,
         quotes=QuoteService(
-            availability, holds, settings.alternatives_search_days, settings.max_holds_per_owner
+            availability,
+            holds,
+            settings.alternatives_search_days,
+            settings.max_holds_per_owner,
+            stats,
+            budget,
         ),
-        reservations=ReservationService(availability, holds),
+        reservations=ReservationService(availability, holds, stats, budget),
         ledger=ledger,
         idempotency=idempotency,
         commits=commits,
@@ -152,5 +230,11 @@ def build_services(
             ledger, upstream, resolver, metrics, clock, pending_grace_ms=2 * commit_policy.budget_ms
         ),
         stats=stats,
+        activity=activity,
+        readiness=ReadinessProbe(redis, http),
+        zones=ZoneDirectory(upstream),
         clock=clock,
+        verifier=verifier,
+        budget=budget,
+        rates=rates,
     )

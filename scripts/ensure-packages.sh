@@ -3,13 +3,15 @@
 #   redis-server    the tests start their own instances of it
 #   chromium        the status page test drives it headless (/usr/bin/chromium)
 #   docker-compose  only to validate docker-compose.yml (`docker-compose config -q`); no engine is installed
-# Nothing is done when all three are present, so a second run costs nothing and needs no network.
+#   faketime        runs a process with a skewed clock (tests/holds/test_one_clock.py: one clock for holds)
+# Nothing is done when all are present, so a second run costs nothing and needs no network.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 if [ "${#missing[@]}" = 0 ]; then
     exit 0
 fi

@@ -1,10 +1,20 @@
 -- Shared prelude: holds/scripts.py prepends this file to every operation script.
 -- KEYS (every script): 1 holds hash (uid -> record), 2 by-start zset, 3 by-expiry zset,
 --                      4 owner index (lex zset of owner NUL uid), 5 meta hash (maxlen, seq, fence)
--- ARGV[1] is always now_ms, computed by the caller's clock (scripts never read the server clock).
+-- ARGV[1] (every script) is the clock: '' (production) means Redis's own clock, read here with TIME, so
+-- every process decides acquire, extend, expiry, pruning and commit budgets by one clock however far its
+-- own clock is off; a decimal now_ms is a test's controlled clock (HoldStore(clock=...)) and replaces TIME.
+-- TIME before writes is allowed: scripts replicate their effects (the default since Redis 5, the only
+-- mode since Redis 7), not their source.
 -- Reply codes: 0 ok, 1 conflict, 2 not found, 3 not owned, 4 stale fence, 5 committing, 6 uid taken.
 local H, S, X, O, M = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local NOW = tonumber(ARGV[1])
+local NOW
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  NOW = tonumber(ARGV[1])
+end
 local PRUNE_BATCH = 32
 
 local function fmt(n)

@@ -1,8 +1,10 @@
 -- acquire_hold: place (or refresh) a hold on [start, end) for owner.
 -- KEYS: 1 holds, 2 by-start, 3 by-expiry, 4 by-owner, 5 meta (see _common.lua)
--- ARGV: 1 now_ms, 2 uid for a new hold, 3 owner, 4 start_ms, 5 end_ms, 6 ttl_ms, 7 max_per_owner
+-- ARGV: 1 clock ('' = Redis TIME, or a test's now_ms), 2 uid for a new hold, 3 owner, 4 start_ms,
+--       5 end_ms, 6 ttl_ms, 7 max_per_owner
 -- returns {0, uid, record}             the new hold, or the refreshed own hold of the same interval
---         {1, latest_expires_at, booked} conflict with another owner's hold or a booked marker (0/1)
+--         {1, latest_expires_at, booked, now} conflict with another owner's hold or a booked marker (0/1);
+--                                      now is the script's clock, for "free in N s" on every process
 --         {6}                          the requested uid belongs to another live hold
 local uid, owner = ARGV[2], ARGV[3]
 local start, stop = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -21,7 +23,7 @@ for _, pair in ipairs(overlapping(start, stop)) do
 end
 if blocked_until then
   touch()
-  return {1, blocked_until, booked}
+  return {1, blocked_until, booked, NOW}
 end
 
 if mine then

@@ -1,6 +1,6 @@
 -- begin_commit: move a hold to committing, extend it by the commit budget, issue a new fence.
 -- KEYS: 1 holds, 2 by-start, 3 by-expiry, 4 by-owner, 5 meta (see _common.lua)
--- ARGV: 1 now_ms, 2 uid, 3 owner, 4 budget_ms
+-- ARGV: 1 clock ('' = Redis TIME, or a test's now_ms), 2 uid, 3 owner, 4 budget_ms
 -- returns {0, uid, record} (record carries the fence) | {2} not found | {3} not owned | {5} committing
 -- A hold already committing is refused: two commits of one hold must never both go upstream.
 local uid, owner, budget = ARGV[2], ARGV[3], tonumber(ARGV[4])

@@ -1,6 +1,6 @@
 -- live_holds: the live holds and booked markers overlapping [window_start, window_end).
 -- KEYS: 1 holds, 2 by-start, 3 by-expiry, 4 by-owner, 5 meta (see _common.lua)
--- ARGV: 1 now_ms, 2 window_start_ms, 3 window_end_ms
+-- ARGV: 1 clock ('' = Redis TIME, or a test's now_ms), 2 window_start_ms, 3 window_end_ms
 -- returns {0, uid1, record1, uid2, record2, ...} in by-start order
 prune()
 local reply = {0}
