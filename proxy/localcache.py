@@ -44,3 +44,7 @@ class TtlMemo(Generic[K, V]):
     def drop(self, key: K) -> None:
         """Forget one key."""
         self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything (what it held may rest on Redis state that no longer exists)."""
+        self._entries.clear()

@@ -37,6 +37,7 @@ class RedisServer:
     port: int
     process: subprocess.Popen[bytes]
     workdir: tempfile.TemporaryDirectory[str] = field(repr=False)
+    args: list[str] = field(default_factory=list, repr=False)
 
     @property
     def url(self) -> str:
@@ -47,6 +48,22 @@ class RedisServer:
     def pid(self) -> int:
         """PID of the server process."""
         return self.process.pid
+
+    def restart(self, *, kill: bool = False, ready_timeout_s: float = 10.0) -> None:
+        """End the server (SIGKILL with kill=True, else SIGTERM) and start it again on the same port and
+        directory: with persistence on, what it had written survives; with it off, it comes back empty."""
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + ready_timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if _ping(self.port):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not come back: exit code {self.process.poll()}")
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s) and remove its directory."""
@@ -73,7 +90,7 @@ def start_redis_server(*extra_args: str, attempts: int = 3, ready_timeout_s: flo
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         args += ["--dir", workdir.name, *extra_args]
         process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        server = RedisServer(port=port, process=process, workdir=workdir)
+        server = RedisServer(port=port, process=process, workdir=workdir, args=args)
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline and process.poll() is None:
             if _ping(port):
