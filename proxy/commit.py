@@ -422,8 +422,10 @@ class CommitService:
                 await self.stats.hold_released(resource, uid)  # the caller never got it: censored here
                 days = {plan.expected.start_ms // DAY_MS}
                 await self.snapshots.invalidate(plan.expected.event_type_id, None, days)
-            elif outcome.kind in ("unknown", "timeout"):
-                pass  # A booking may exist: keep the slot blocked until the commit budget runs out.
+            elif outcome.kind == "timeout" or (outcome.kind == "unknown" and not outcome.nothing_created):
+                # A booking may exist (or still be made by a request Cal.com is working on): keep the slot
+                # blocked until the commit budget runs out; reconciliation settles the ledger entry.
+                pass
             else:
                 await self.holds.abort_commit(resource, uid, plan.owner, ticket.fence)
         except HoldError:

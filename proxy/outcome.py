@@ -53,6 +53,8 @@ class Outcome:
     passthrough_headers: Mapping[str, str] = field(default_factory=dict)
     slot_taken: bool = False
     upstream: UpstreamResponse | None = None
+    # An unknown outcome whose look-up by tag succeeded and found no live booking: nothing was created.
+    nothing_created: bool = False
 
     def as_error(self, extra: dict[str, Any]) -> CalcomError:
         """Cal.com's own refusal, status and message unchanged, with our extra details."""
@@ -164,7 +166,8 @@ class OutcomeResolver:
             )
         live = [b for b in found if b.get("status") != "cancelled"]
         if not live:
-            return Outcome(kind, detail=f"Cal.com {what}; no booking was created for this request.")
+            detail = f"Cal.com {what}; no booking was created for this request."
+            return Outcome(kind, detail=detail, nothing_created=True)
         verified = [b for b in live if not mismatches(b, expected)]
         if verified:
             first, extra = verified[0], [b["uid"] for b in verified[1:]]
