@@ -19,7 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
+
+# What a Redis client raises when Redis cannot serve: RedisCluster's own failures (no node reachable, a
+# slot not covered during a failover) derive from RedisClusterException, not RedisError.
+STORE_ERRORS = (RedisError, RedisClusterException)
 
 
 class HoldError(Exception):
@@ -94,5 +98,5 @@ def redis_errors(operation: str, *, resource: str | None = None) -> Iterator[Non
     """Translate any redis error raised inside the block into HoldStoreUnavailable (the one choke point)."""
     try:
         yield
-    except RedisError as exc:
+    except STORE_ERRORS as exc:
         raise HoldStoreUnavailable(f"{operation} failed: {exc}", resource=resource) from exc

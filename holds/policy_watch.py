@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from holds.errors import HoldStoreUnavailable
 from holds.models import TtlPolicy
@@ -65,7 +65,7 @@ class PolicyWatcher:
         while not self._closed:
             try:
                 await self._follow()
-            except (RedisError, HoldStoreUnavailable) as exc:
+            except (RedisError, RedisClusterException, HoldStoreUnavailable) as exc:
                 logger.warning("policy watch lost its connection, retrying: %s", exc)
                 await asyncio.sleep(self._retry_s)
 

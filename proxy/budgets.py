@@ -21,11 +21,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
 from holds import Hold, HoldError, HoldStore
@@ -149,12 +151,34 @@ class TenantHolds:
 # ---- quote rates -----------------------------------------------------------------------------------
 
 
+class SharedClusterStorage(RedisClusterStorage):
+    """`limits`' Redis Cluster storage on the proxy's own RedisCluster client instead of one of its own.
+
+    Its moving window is one key per limit and identifier (the identifier carries the hash tag), so each
+    of its scripts runs on one slot.
+    """
+
+    def __init__(self, client: RedisCluster, key_prefix: str) -> None:
+        self._client = client
+        # The URI is only parsed: configure_bridge below hands the bridge our client instead.
+        super().__init__("async+redis+cluster://127.0.0.1:1", implementation="redispy", key_prefix=key_prefix)
+
+    def configure_bridge(self) -> None:
+        bridge: Any = self.bridge
+        bridge.storage = self._client
+        bridge.connection_getter = lambda _readonly: self._client
+
+
 def rate_storage(redis: Redis, keys: ProxyKeys) -> Storage:
     """`limits` storage on the proxy's own Redis connection pool (real Redis or the embedded fakeredis).
 
-    Sharing the pool means the limiter sees exactly the Redis the holds live in; a client without a pool
-    (e.g. a cluster client) gets per-process memory storage, and a warning, rather than no limit.
+    Sharing the pool means the limiter sees exactly the Redis the holds live in; on Redis Cluster it uses
+    the proxy's cluster client. A client with neither gets per-process memory storage, and a warning,
+    rather than no limit.
     """
+    client: object = redis  # connect_redis types a RedisCluster as Redis
+    if isinstance(client, RedisCluster):
+        return SharedClusterStorage(client, keys.rate_limit_prefix())
     pool = getattr(redis, "connection_pool", None)
     if pool is None:
         log.warning("rate_limits_in_memory", reason="redis client has no connection pool")

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from holds import HoldError, HoldStoreUnavailable, InvalidHold
 from proxy.calcom.errors import (
@@ -191,9 +191,9 @@ INVALID_HOLD_MESSAGE = "The requested slot cannot be held: check the start time 
 HOLD_CONFLICT_MESSAGE = "The reservation changed meanwhile (released, expired or being booked). Please retry."
 
 
-def from_internal_error(exc: HoldError | RedisError) -> CalcomError:
+def from_internal_error(exc: HoldError | RedisError | RedisClusterException) -> CalcomError:
     """The one mapping of hold-engine and Redis errors that escape a handler to an HTTP error."""
-    if isinstance(exc, HoldStoreUnavailable | RedisError):
+    if isinstance(exc, HoldStoreUnavailable | RedisError | RedisClusterException):
         return StoreUnavailable("Hold store unavailable, please retry shortly.")
     # Fixed texts: the engine's messages name resources, uids and epoch milliseconds, none of them the
     # caller's business (and requests are validated first, so reaching these is a bug worth a log line).

@@ -2,6 +2,10 @@
 
 A key is claimed with SET NX before anything goes upstream; a retry while it is claimed gets 409, a retry
 with another body gets 422, a retry after it finished gets the stored status and body.
+
+A record lives in the hash slot of the resource the request books (its holds' and ledger's), so a key's
+scope is (resource, tenant, key): the same Idempotency-Key sent for an event type of another resource is
+another key (its body differs anyway, so it would never be replayed).
 """
 
 from __future__ import annotations
@@ -47,9 +51,9 @@ class Idempotency:
     redis: Redis
     keys: ProxyKeys
 
-    async def claim(self, tenant: str, key: str, request_digest: str) -> StoredOutcome | None:
+    async def claim(self, resource: str, tenant: str, key: str, request_digest: str) -> StoredOutcome | None:
         """Claim `key` for this request; return the stored outcome when it already finished."""
-        redis_key = self.keys.idempotency(tenant, digest(key))
+        redis_key = self.keys.idempotency(resource, tenant, digest(key))
         claimed = await self.redis.set(
             redis_key,
             json.dumps({"state": "in_flight", "body": request_digest}),
@@ -60,7 +64,7 @@ class Idempotency:
             return None
         raw = await self.redis.get(redis_key)
         if raw is None:  # Expired between SET and GET: claim again.
-            return await self.claim(tenant, key, request_digest)
+            return await self.claim(resource, tenant, key, request_digest)
         record = json.loads(raw)
         if record["body"] != request_digest:
             raise IdempotencyKeyReused("Idempotency-Key was already used with a different request body.")
@@ -69,7 +73,14 @@ class Idempotency:
         return StoredOutcome(status=int(record["status"]), body=record["response"].encode())
 
     async def finish(
-        self, tenant: str, key: str, request_digest: str, outcome: StoredOutcome, *, ttl_ms: int = DONE_TTL_MS
+        self,
+        resource: str,
+        tenant: str,
+        key: str,
+        request_digest: str,
+        outcome: StoredOutcome,
+        *,
+        ttl_ms: int = DONE_TTL_MS,
     ) -> None:
         """Store the answer for replays."""
         record = {
@@ -78,8 +89,9 @@ class Idempotency:
             "status": outcome.status,
             "response": outcome.body.decode(),
         }
-        await self.redis.set(self.keys.idempotency(tenant, digest(key)), json.dumps(record), px=ttl_ms)
+        redis_key = self.keys.idempotency(resource, tenant, digest(key))
+        await self.redis.set(redis_key, json.dumps(record), px=ttl_ms)
 
-    async def abandon(self, tenant: str, key: str) -> None:
+    async def abandon(self, resource: str, tenant: str, key: str) -> None:
         """Forget a claim whose request ended without an answer worth replaying."""
-        await self.redis.delete(self.keys.idempotency(tenant, digest(key)))
+        await self.redis.delete(self.keys.idempotency(resource, tenant, digest(key)))

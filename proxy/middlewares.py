@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from holds import HoldError
 from proxy.appkeys import SERVICES
@@ -99,7 +99,7 @@ async def internal_errors_middleware(request: web.Request, handler: Handler) -> 
     """Hold-engine errors become Cal.com-shaped errors; an upstream refusal of a slots query passes as is."""
     try:
         return await handler(request)
-    except (HoldError, RedisError) as exc:
+    except (HoldError, RedisError, RedisClusterException) as exc:
         log.warning("store_error", route=route_of(request), error=type(exc).__name__)
         raise from_internal_error(exc) from exc
     except UpstreamRefused as exc:

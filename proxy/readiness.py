@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 PROBE_PATH = "/v2/me"
 PROBE_TIMEOUT_S = 2.0
@@ -59,7 +59,7 @@ class ReadinessProbe:
     async def _redis_up(self) -> bool:
         try:
             await asyncio.wait_for(self.redis.ping(), timeout=PROBE_TIMEOUT_S)
-        except (RedisError, OSError, TimeoutError):
+        except (RedisError, RedisClusterException, OSError, TimeoutError):
             return False
         return True
 

@@ -114,7 +114,7 @@ class Rescheduler:
                 await self.holds.force_release(entry.resource, entry.hold_uid)
             if entry.replay_key:
                 # A retry of the same request is a new booking now, never a replay of the retired one.
-                await self.idempotency.abandon(entry.tenant, entry.replay_key)
+                await self.idempotency.abandon(entry.resource, entry.tenant, entry.replay_key)
             await self.ledger.write(entry.moved(state, int(self.commits.clock() * 1000)))
         event_type_id = entry.event_type_id if entry else (_event_type_id(booking) if booking else None)
         start = entry.start_ms if entry else (instant_ms(booking.get("start")) if booking else None)

@@ -50,18 +50,26 @@ class Replay:
     key: str
     digest: str
     replay_refusals: bool
+    # The resource booked: the record lives in its hash slot, with its holds and ledger.
+    resource: str
     ttl_ms: int = DONE_TTL_MS
 
 
 def replay_key(
     request: web.Request, who: Caller, raw: object, booking: CreateBooking, reserved: str | None
 ) -> Replay | None:
-    """The Idempotency-Key; else the natural key (same caller, same slot), which replays only success."""
+    """The Idempotency-Key; else the natural key (same caller, same slot), which replays only success.
+
+    None without an event type: the commit refuses such a body at once (400), before anything is held.
+    """
+    if booking.event_type_id is None:
+        return None
+    resource = services(request).availability.resources.resource_for(booking.event_type_id)
     explicit = request.headers.get(IDEMPOTENCY_HEADER)
     if explicit:
-        return Replay(explicit, body_digest(raw), replay_refusals=True)
+        return Replay(explicit, body_digest(raw), replay_refusals=True, resource=resource)
     ident = who.owner if who.has_call_id else (f"r:{reserved}" if reserved else None)
-    if ident is None or booking.event_type_id is None:
+    if ident is None:
         return None
     start_ms = int(booking.start.timestamp() * 1000)
     # Same caller, same slot *and same body* replays: a call id is no secret (anyone with the tenant's
@@ -69,7 +77,7 @@ def replay_key(
     # retry with a changed body is not replayed, and cannot book twice either: the booked marker refuses it.
     digest = body_digest(raw)
     key = f"natural:{ident}:{booking.event_type_id}:{start_ms}:{digest}"
-    return Replay(key, digest, replay_refusals=False, ttl_ms=NATURAL_TTL_MS)
+    return Replay(key, digest, replay_refusals=False, resource=resource, ttl_ms=NATURAL_TTL_MS)
 
 
 async def _idempotent(
@@ -82,13 +90,15 @@ async def _idempotent(
     if replay is None:
         return _response(await run(None))
     store = services(request).idempotency
-    stored = await store.claim(who.tenant, replay.key, replay.digest)
+    stored = await store.claim(replay.resource, who.tenant, replay.key, replay.digest)
     if stored is not None:
         return _response(stored)
 
     async def remember(committed: Committed) -> None:
         outcome = StoredOutcome(committed.status, committed.body)
-        await store.finish(who.tenant, replay.key, replay.digest, outcome, ttl_ms=replay.ttl_ms)
+        await store.finish(
+            replay.resource, who.tenant, replay.key, replay.digest, outcome, ttl_ms=replay.ttl_ms
+        )
 
     try:
         # The answer is stored alongside the commit's own final writes, before the caller hears it.
@@ -96,13 +106,14 @@ async def _idempotent(
     except CalcomError as error:
         if status_of(error) >= 500 or not replay.replay_refusals:
             # Outcome unknown, or a refusal the caller may retry once the slot frees up: run again next time.
-            await store.abandon(who.tenant, replay.key)
+            await store.abandon(replay.resource, who.tenant, replay.key)
         else:
             body = dumps(error.body(request.path_qs)).encode()
-            await store.finish(who.tenant, replay.key, replay.digest, StoredOutcome(status_of(error), body))
+            stored_error = StoredOutcome(status_of(error), body)
+            await store.finish(replay.resource, who.tenant, replay.key, replay.digest, stored_error)
         raise
     except BaseException:
-        await store.abandon(who.tenant, replay.key)
+        await store.abandon(replay.resource, who.tenant, replay.key)
         raise
     return _response(committed)
 
