@@ -57,6 +57,18 @@ class UpstreamObserver(Protocol):
         """`status` is the HTTP status, or "timeout" / "unavailable" when there was no answer."""
 
 
+class UpstreamGate(Protocol):
+    """The shared upstream budget (proxy.upstream_budget): asked before each request, told of each 429."""
+
+    async def admit(
+        self, method: str, endpoint: str, path: str, headers: Mapping[str, str], priority: str | None
+    ) -> UpstreamResponse | None:
+        """None: send. Else the Cal.com-shaped 429 to answer instead, without going upstream."""
+
+    async def throttled(self, headers: Mapping[str, str], response_headers: httpx.Headers) -> None:
+        """Cal.com answered 429 to a request with these headers."""
+
+
 def _ignore(endpoint: str, status: int | str, seconds: float, headers: httpx.Headers | None) -> None:
     return None
 
@@ -70,8 +82,10 @@ class CalcomClient:
         *,
         api_key: str | None = None,
         observer: UpstreamObserver = _ignore,
+        gate: UpstreamGate | None = None,
     ) -> None:
         self._client = client
+        self._gate = gate
         self._own_credentials = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._observe = observer
 
@@ -90,13 +104,22 @@ class CalcomClient:
         content: bytes | None = None,
         json_body: Any = None,
         endpoint: str = "passthrough",
+        priority: str | None = None,
     ) -> UpstreamResponse:
-        """Send one request; the only place that talks to httpx. `endpoint` is the path's template."""
+        """Send one request; the only place that talks to httpx. `endpoint` is the path's template.
+
+        `priority` ("commit", "slots", "background") is the share of the upstream budget it draws from;
+        None: the enclosing `upstream_priority` block's, else the endpoint's default.
+        """
         sent = dict(headers or {})
         request_id = current_request_id()
         if request_id is not None:
             # One id from the caller through calproxy to Cal.com, so one conversation can be followed.
             sent.setdefault("X-Request-Id", request_id)
+        if self._gate is not None:
+            refused = await self._gate.admit(method, endpoint, path, sent, priority)
+            if refused is not None:
+                return refused
         started = time.perf_counter()
         try:
             query = httpx.QueryParams(cast(Any, params)) if params is not None else None
@@ -112,6 +135,8 @@ class CalcomClient:
             log.warning("upstream_unavailable", method=method, endpoint=endpoint, error=type(exc).__name__)
             raise UpstreamUnavailable() from exc
         self._observe(endpoint, response.status_code, time.perf_counter() - started, response.headers)
+        if response.status_code == 429 and self._gate is not None:
+            await self._gate.throttled(sent, response.headers)
         return UpstreamResponse(response.status_code, response.headers, response.content)
 
     async def get_slots(
