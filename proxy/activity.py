@@ -6,7 +6,6 @@ counts into one Redis hash per minute every few seconds, so "the last hour" adds
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -14,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from proxy.keys import ProxyKeys
 from proxy.logs import get_logger
+from proxy.periodic import repeating
 
 log = get_logger(__name__)
 
@@ -83,7 +83,7 @@ class Activity:
                     pipe.hincrby(key, name, n)
                     pipe.expire(key, BUCKET_TTL_S)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             self._pending.update(pending)
             log.warning("activity_flush_failed", error=type(exc).__name__)
 
@@ -100,21 +100,10 @@ class Activity:
     @asynccontextmanager
     async def flushing(self, every_s: float = FLUSH_EVERY_S) -> AsyncIterator[None]:
         """Flush periodically while the block runs, and once more at its end."""
-
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(every_s)
-                await self.flush()
-
-        task = asyncio.create_task(loop())
-        try:
+        async with repeating(self.flush, every_s, now=False):
             yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-            with suppress(RedisError, OSError):
-                await self.flush()
+        with suppress(RedisError, RedisClusterException, OSError):
+            await self.flush()
 
 
 def _text(value: bytes | str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from holds.keys import escape_resource
+
 
 @dataclass(frozen=True)
 class ProxyKeys:
@@ -22,9 +24,9 @@ class ProxyKeys:
         """Single-flight lock across processes for refreshing one snapshot day."""
         return f"{self.prefix}:snaplock:{{et:{event_type_id}}}:{duration}:{day}"
 
-    def idempotency(self, tenant: str, key_digest: str) -> str:
-        """The stored outcome of one idempotent commit."""
-        return f"{self.prefix}:idem:{{{tenant}}}:{key_digest}"
+    def idempotency(self, resource: str, tenant: str, key_digest: str) -> str:
+        """The stored outcome of one idempotent commit: in the slot of the resource it books (its holds')."""
+        return f"{self.prefix}:idem:{{{escape_resource(resource)}}}:{tenant}:{key_digest}"
 
     def credential(self, tenant: str, credential_digest: str) -> str:
         """Cal.com's cached verdict on one credential (keyed hash only), per tenant."""
@@ -63,13 +65,24 @@ class ProxyKeys:
         """Identifier of a source address's quote-rate window (a hash of the address, never the address)."""
         return f"{{ip:{address_digest}}}"
 
-    def ledger(self) -> str:
-        """Hash commit id -> ledger entry (JSON) for every commit sent upstream."""
-        return f"{self.prefix}:ledger:{{ledger}}"
+    def ledger(self, resource: str) -> str:
+        """Hash commit id -> ledger entry (JSON) of every commit on one resource (the resource's hash tag)."""
+        return f"{self.prefix}:ledger:{{{escape_resource(resource)}}}"
 
-    def ledger_by_booking(self) -> str:
-        """Hash Cal.com booking uid -> commit id (same slot as the ledger, so both update atomically)."""
-        return f"{self.prefix}:ledger:{{ledger}}:by-booking"
+    def ledger_by_booking(self, resource: str) -> str:
+        """Hash Cal.com booking uid -> commit id of one resource (same slot: both update in one MULTI)."""
+        return f"{self.prefix}:ledger:{{{escape_resource(resource)}}}:by-booking"
+
+    def ledger_resources(self) -> str:
+        """Set of the resources that have a ledger hash, so every entry can be iterated (own slot)."""
+        return f"{self.prefix}:ledger:{{ledger}}:resources"
+
+    def ledger_locator(self) -> str:
+        """Hash Cal.com booking uid -> resource, for a cancel or reschedule that knows only the uid.
+
+        Another slot than the resources': written in its own command, never inside a resource's MULTI.
+        """
+        return f"{self.prefix}:ledger:{{ledger}}:locator"
 
     def quote_to_commit_samples(self) -> str:
         """A capped list of quote-to-commit durations (ms), shared by every process."""
@@ -78,6 +91,30 @@ class ProxyKeys:
     def last_reconciliation(self) -> str:
         """The report of the latest reconciliation run (JSON), for the operators' page."""
         return f"{self.prefix}:reconcile:{{reconcile}}:last"
+
+    def reconcile_lease(self) -> str:
+        """The reconciliation lease: "<token>|<fence>" of the one process reconciling, with a TTL."""
+        return f"{self.prefix}:reconcile:{{reconcile}}:lease"
+
+    def reconcile_fence(self) -> str:
+        """Counter incremented at every lease grant: the fence of the current holder."""
+        return f"{self.prefix}:reconcile:{{reconcile}}:fence"
+
+    def reconcile_done(self) -> str:
+        """Marker with a TTL of one interval: a scheduled pass finished recently (any process)."""
+        return f"{self.prefix}:reconcile:{{reconcile}}:done"
+
+    def ledger_archive(self, resource: str, commit_id: str) -> str:
+        """A retired ledger entry (JSON, with a TTL); its resource's hash tag, so it moves atomically."""
+        return f"{self.prefix}:ledger:{{{escape_resource(resource)}}}:archive:{commit_id}"
+
+    def upstream_window(self, tracker: str) -> str:
+        """Zset of one credential's recent Cal.com requests (a sliding log); `tracker`: a keyed hash."""
+        return f"{self.prefix}:upstream:{{u:{tracker}}}:window"
+
+    def upstream_pause(self, tracker: str) -> str:
+        """Set after a Cal.com 429 for one credential, with a TTL up to Cal.com's reset: everyone waits."""
+        return f"{self.prefix}:upstream:{{u:{tracker}}}:pause"
 
     def activity(self, minute: int) -> str:
         """Per-minute activity counters (upstream requests, 429s, commits by outcome) of every process."""
@@ -94,3 +131,7 @@ class ProxyKeys:
     def observations_done(self) -> str:
         """Zset of closed observations "kind|duration_ms|id" by closing time (ms), capped and windowed."""
         return f"{self.prefix}:stats:{{stats}}:obs:done"
+
+    def sentinel(self) -> str:
+        """A token written once: its absence tells that Redis lost (or never had) calproxy's data."""
+        return f"{self.prefix}:sentinel:{{sentinel}}"

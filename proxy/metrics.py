@@ -99,6 +99,43 @@ class Metrics:
             "Confirmed bookings present in the calendar at the confirmed time / confirmed bookings.",
             registry=r,
         )
+        self.redis_state_changes = Counter(
+            "calproxy_redis_state_changes_total",
+            "Redis datasets found new or lost (sentinel gone) or restarted with their data (run_id changed).",
+            ["change"],
+            registry=r,
+        )
         self.reconcile_findings = Gauge(
             "calproxy_reconcile_findings", "Findings of the last reconciliation.", ["kind"], registry=r
+        )
+        self.reconcile_pages = Counter(
+            "calproxy_reconcile_pages_total",
+            "Cal.com booking list pages read by reconciliation, by result (read, failed).",
+            ["result"],
+            registry=r,
+        )
+        self.reconcile_passes = Counter(
+            "calproxy_reconcile_passes_total",
+            "Reconciliation attempts by this process, by result (ran, lease_held, recent, lease_lost).",
+            ["result"],
+            registry=r,
+        )
+        self.upstream_budget = Counter(
+            "calproxy_upstream_budget_requests_total",
+            "Cal.com requests asked of the shared budget, by priority and result "
+            "(granted, waited: granted after a wait, refused: answered 429 without going upstream, error).",
+            ["priority", "result"],
+            registry=r,
+        )
+        self.upstream_budget_wait = Histogram(
+            "calproxy_upstream_budget_wait_seconds",
+            "Time requests waited for the shared upstream budget, by priority.",
+            ["priority"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.upstream_pauses = Counter(
+            "calproxy_upstream_pauses_total",
+            "Cal.com 429s that paused every process's requests with that credential until Cal.com's reset.",
+            registry=r,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from redis.asyncio import Redis
@@ -24,12 +24,14 @@ from proxy.opstats import GRACE_MS, OpsStats
 from proxy.outcome import OutcomeResolver
 from proxy.quote import QuoteService
 from proxy.readiness import ReadinessProbe
-from proxy.reconcile import Reconciler
+from proxy.reconcile import Reconciler, event_types_of
 from proxy.reschedule import Rescheduler
 from proxy.reservations import ReservationService
 from proxy.settings import Settings
 from proxy.snapshot import SnapshotCache
+from proxy.state_guard import StateGuard
 from proxy.upstream import CalcomClient, UpstreamObserver
+from proxy.upstream_budget import UpstreamBudget
 from proxy.zones import ZoneDirectory
 
 
@@ -58,6 +60,7 @@ class Services:
     activity: Activity
     readiness: ReadinessProbe
     zones: ZoneDirectory
+    state_guard: StateGuard = field(init=False)
     clock: Callable[[], float]
     verifier: CredentialVerifier
     budget: HoldBudget
@@ -124,7 +127,17 @@ def build_services(
     keys = ProxyKeys(settings.key_prefix)
     metrics = Metrics()
     activity = Activity(redis, keys, clock)
-    upstream = CalcomClient(http, api_key=api_key, observer=upstream_observer(metrics, activity))
+    # One budget per Cal.com credential for every process (issue 10): commits first, background work last.
+    upstream_budget = UpstreamBudget(
+        redis=redis,
+        keys=keys,
+        per_minute=settings.upstream_budget_per_minute,
+        secret=settings.tenant_secret.get_secret_value().encode(),
+        metrics=metrics,
+    )
+    upstream = CalcomClient(
+        http, api_key=api_key, observer=upstream_observer(metrics, activity), gate=upstream_budget
+    )
     policy = PolicyStore(redis, prefix=settings.key_prefix, defaults=default_policy(settings))
     # No clock: every hold decision uses Redis's own (TIME in the scripts), so processes whose clocks
     # disagree still agree on holds; `clock` here serves display, ledger and stats times only.
@@ -200,7 +213,7 @@ def build_services(
         activity=activity,
         clock=clock,
     )
-    return Services(
+    services = Services(
         settings=settings,
         redis=redis,
         http=http,
@@ -227,7 +240,19 @@ def build_services(
             commits, resolver, upstream, ledger, holds, snapshots, idempotency, commit_policy.booked_ttl_ms
         ),
         reconciler=Reconciler(
-            ledger, upstream, resolver, metrics, clock, pending_grace_ms=2 * commit_policy.budget_ms
+            ledger,
+            upstream,
+            resolver,
+            metrics,
+            clock,
+            pending_grace_ms=2 * commit_policy.budget_ms,
+            grace_ms=int(settings.reconcile_grace_s * 1000),
+            retention_ms=int(settings.ledger_retention_s * 1000),
+            page_size=settings.reconcile_page_size,
+            lease_ms=int(settings.reconcile_lease_s * 1000),
+            interval_ms=int(settings.reconcile_interval_s * 1000),
+            event_types=event_types_of(settings.resources().resource_groups),
+            resources=resources,
         ),
         stats=stats,
         activity=activity,
@@ -238,3 +263,8 @@ def build_services(
         budget=budget,
         rates=rates,
     )
+    # Needs the reconciler it calls on a loss, so it is wired once the rest exists.
+    services.state_guard = StateGuard(
+        redis, keys, metrics, on_loss=services.reconciler.run, forget_local=snapshots.forget_local
+    )
+    return services

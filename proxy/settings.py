@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535, validation_alias=AliasChoices("CALPROXY_PORT", "PORT"))
     upstream_url: str | None = None
     redis_url: str | None = Field(None, validation_alias=AliasChoices("CALPROXY_REDIS_URL", "REDIS_URL"))
+    # REDIS_URL names one node of a Redis Cluster (redis-py's RedisCluster discovers the rest).
+    redis_cluster: bool = False
     key_prefix: str = Field("calproxy", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
 
     # Used by the proxy itself (reconciliation, resolving unknown outcomes); never sent on a caller's behalf.
@@ -96,6 +98,20 @@ class Settings(BaseSettings):
     require_signed_call_id: bool = False
 
     reconcile_interval_s: float = Field(60.0, ge=0, le=86400)
+    # How often each process checks that Redis still holds its data (the sentinel key); a loss triggers a
+    # reconciliation that rebuilds the ledger from Cal.com.
+    state_check_s: float = Field(2.0, gt=0, le=3600)
+    # Reconciliation (issue 10): bookings that started longer ago than the grace are no longer read from
+    # Cal.com; ledger entries whose booking ended longer ago than the retention leave the live ledger
+    # (archived).
+    reconcile_grace_s: float = Field(86_400.0, ge=0, le=30 * 86_400)
+    ledger_retention_s: float = Field(7 * 86_400.0, ge=3600, le=365 * 86_400)
+    # The lease that lets one process at a time reconcile (renewed at a third of it while running).
+    reconcile_lease_s: float = Field(30.0, ge=1, le=3600)
+    # Bookings per list page (Cal.com's `take`, at most 250).
+    reconcile_page_size: int = Field(250, ge=1, le=250)
+    # Cal.com requests per minute per credential, shared by every process in Redis (0 = off).
+    upstream_budget_per_minute: int = Field(120, ge=0, le=100_000)
     # The TTL advisor: the window of quote-to-commit observations it reads, and the bookings it needs
     # in that window before it recommends anything.
     advisor_window_s: float = Field(86_400.0, ge=60, le=30 * 86_400)
@@ -137,6 +153,12 @@ class Settings(BaseSettings):
         if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_needs_url(self) -> Settings:
+        if self.redis_cluster and (not self.redis_url or self.redis_url.startswith("unix")):
+            raise ValueError("redis_cluster needs redis_url: a redis:// or rediss:// URL of one cluster node")
+        return self
 
     @model_validator(mode="after")
     def _markers_outlive_snapshots(self) -> Settings:

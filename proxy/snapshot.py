@@ -401,6 +401,11 @@ class SnapshotCache:
         log.info("snapshot_fetched", event_type=event_type_id, days=len(result))
         return result
 
+    def forget_local(self) -> None:
+        """Drop this process's snapshot memo: after Redis lost its data, the booked markers that hid slots
+        in those days are gone too, so a remembered day could offer a booked slot."""
+        self._memo.clear()
+
     async def invalidate(self, event_type_id: int, duration: int | None, days: Iterable[int]) -> None:
         """Drop cached days (after a booking, cancel or reschedule changed them)."""
         dur = duration or 0

@@ -17,17 +17,19 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
+from holds.errors import STORE_ERRORS
 from proxy.keys import ProxyKeys
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
+from proxy.periodic import repeating, stop_task
 
 log = get_logger(__name__)
 
@@ -72,7 +74,7 @@ class StateGuard:
             run_id = await self._run_id_now()
             if not present:
                 await self.redis.set(self.keys.sentinel(), secrets.token_hex(8), nx=True)
-        except (RedisError, OSError):
+        except (*STORE_ERRORS, OSError):
             return StateChange.UNREACHABLE
         change = self._judge(present, run_id)
         self._seen_sentinel, self._run_id = True, run_id or self._run_id
@@ -114,19 +116,10 @@ class StateGuard:
 
     @asynccontextmanager
     async def watching(self, every_s: float = CHECK_EVERY_S) -> AsyncIterator[None]:
-        """Check now and then every `every_s` while the block runs."""
-
-        async def loop() -> None:
-            while True:
-                await self.check()
-                await asyncio.sleep(every_s)
-
-        task = asyncio.create_task(loop())
+        """Check now and then every `every_s` while the block runs; repairs still running are stopped."""
         try:
-            yield
+            async with repeating(self.check, every_s, now=True):
+                yield
         finally:
-            for running in (task, *self._repairs):
-                running.cancel()
-            for running in (task, *self._repairs):
-                with suppress(asyncio.CancelledError, Exception):
-                    await running
+            for running in list(self._repairs):
+                await stop_task(running)

@@ -6,9 +6,9 @@ from collections import Counter
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.exceptions import RedisError
 
 from holds import HoldError, HoldState
+from holds.errors import STORE_ERRORS
 from proxy.calcom.jsonwire import json_response
 from proxy.handlers.context import services
 from proxy.services import Services
@@ -31,7 +31,7 @@ async def _count_live_holds(svc: Services) -> None:
     try:
         async for resource in svc.holds.resources():
             counts.update(hold.state.value for hold in await svc.holds.live(resource, 0, ALL_TIME_MS))
-    except (HoldError, RedisError, OSError):
+    except (HoldError, *STORE_ERRORS, OSError):
         return  # the gauge keeps its last value; /readyz is where an unreachable Redis shows
     for state, n in counts.items():
         svc.metrics.live_holds.labels(state=state).set(n)

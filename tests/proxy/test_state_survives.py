@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis.asyncio as aioredis
 
+from proxy.ledger import CommitState
 from proxy.state_guard import StateChange
 from tests.proxy.conftest import Stack, StackFactory, next_weekday
 from tests.redis_server import RedisServer, start_redis_server
@@ -141,6 +142,17 @@ async def test_an_empty_restart_is_noticed_and_never_confirms_falsely(
     assert booked.status_code == 201, booked.text
     starts = sorted(b["start"] for b in await live_bookings(stack))
     assert len(starts) == len(set(starts)) == 2, starts
+
+    # The calendar rebuilds the lost ledger: B's booking (tagged, unknown now) is adopted and kept, since B
+    # was told "booked" before the loss; cancelling it would break the invariant.
+    uid = first.json()["data"]["uid"]
+    assert await svc.ledger.find_booking(uid) is None
+    svc.reconciler.pending_grace_ms = 0  # the orphan is fresh; a real pass waits twice the commit budget
+    report = await svc.reconciler.run()
+    assert uid in report.orphans_adopted, report.as_dict()
+    adopted = await svc.ledger.find_booking(uid)
+    assert adopted is not None and adopted.state is CommitState.ADOPTED
+    assert uid in {b["uid"] for b in await live_bookings(stack)}
 
 
 async def test_guard_tells_new_lost_and_restarted_apart() -> None:
