@@ -33,8 +33,15 @@ _SECRET_TEXT = re.compile(
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
+# Every secret pattern above contains one of these characters; a value with none of them is left as it is
+# without running the regular expressions (most values: routes, hashes, names of events).
+_SECRET_MARKS = frozenset("@_:= ")
+
+
 def redact_text(text: str) -> str:
     """Free text with keys, bearer tokens and email addresses replaced by a marker."""
+    if _SECRET_MARKS.isdisjoint(text):
+        return text
     return _EMAIL.sub("[email]", _SECRET_TEXT.sub("[redacted]", text))
 
 
@@ -64,14 +71,16 @@ def summarise_protocol_errors(_logger: WrappedLogger, _method: str, event_dict: 
 
 
 def _shared_processors() -> list[Processor]:
+    # scrub runs on what callers and libraries put in, before calproxy adds its own level, logger name and
+    # timestamp (which need no scrubbing).
     return [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
         summarise_protocol_errors,
         structlog.processors.format_exc_info,
         scrub,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
 
 
