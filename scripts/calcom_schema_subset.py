@@ -10,12 +10,11 @@ test starts validating against another schema, then rerun.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
 import sys
 from pathlib import Path
 from typing import Any
+
+import generated_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / ".." / "shared" / "calcom" / "openapi-v2.json"
@@ -83,26 +82,8 @@ def subset(spec: dict[str, Any], copied_on: str) -> dict[str, Any]:
     }
 
 
-def render(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
-    raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
-    parser.add_argument("--source", type=Path, default=SOURCE)
-    parser.add_argument("--check", action="store_true", help="compare with the committed subset only")
-    args = parser.parse_args(argv)
-    spec = json.loads(args.source.read_text(encoding="utf-8"))
-    if args.check:
-        committed = json.loads(TARGET.read_text(encoding="utf-8"))
-        if render(subset(spec, committed["info"]["x-calproxy-copied"])) != render(committed):
-            print(f"{TARGET} differs from {args.source}'s subset: rerun without --check", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(render(subset(spec, datetime.date.today().isoformat())), encoding="utf-8")
-    return 0
+    return generated_json.main(__doc__, SOURCE, TARGET, subset, "x-calproxy-copied", argv)
 
 
 if __name__ == "__main__":
