@@ -16,6 +16,7 @@ Quote and reservation *rates* are bounded per tenant and per source address with
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
 from holds import Hold, HoldError, HoldStore
+from holds.errors import STORE_ERRORS
 from proxy.availability import View
 from proxy.calcom.errors import TooManyRequests
 from proxy.keys import ProxyKeys
@@ -231,6 +233,8 @@ class HoldBudget:
     holds: HoldStore
     share: float
     floor: int
+    # Writes started off a caller's path (see note_booked); held so they are not garbage-collected.
+    _pending: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     def day_cap(self, view: View, at_ms: int) -> tuple[int, int, int]:
         """The share cap on the UTC day of `at_ms`, the tenant's holds and the free slots there (as seen).
@@ -281,3 +285,16 @@ class HoldBudget:
     async def booked(self, tenant: str, resource: str, start_ms: int) -> None:
         """The tenant booked a slot: the hold it had there stops counting at once, not at its expiry."""
         await self.tenants.forget_slot(tenant, resource, start_ms)
+
+    def note_booked(self, tenant: str, resource: str, start_ms: int) -> None:
+        """`booked` without delaying, or failing, the answer of a verified booking: should the write fail,
+        the hold only keeps counting until it expires."""
+        task = asyncio.create_task(self._booked_quietly(tenant, resource, start_ms))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _booked_quietly(self, tenant: str, resource: str, start_ms: int) -> None:
+        try:
+            await self.booked(tenant, resource, start_ms)
+        except (*STORE_ERRORS, OSError) as exc:
+            log.warning("budget_write_failed", op="booked", error=type(exc).__name__)

@@ -141,9 +141,10 @@ async def create(request: web.Request) -> web.Response:
 
     response = await _idempotent(request, who, replay, run)
     if response.status == 201 and booking.event_type_id is not None:
-        # The hold became a booking: it no longer counts against the tenant's hold budgets.
+        # The hold became a booking: it no longer counts against the tenant's hold budgets. Off the answer's
+        # path: the booking is verified and recorded, and this bookkeeping must not delay or fail its answer.
         resource = svc.availability.resources.resource_for(booking.event_type_id)
-        await svc.budget.booked(who.tenant, resource, int(booking.start.timestamp() * 1000))
+        svc.budget.note_booked(who.tenant, resource, int(booking.start.timestamp() * 1000))
     return response
 
 
