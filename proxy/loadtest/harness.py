@@ -104,7 +104,18 @@ def proxy_spec(config: LoadConfig, sim_url: str, redis_url: str | None) -> dict[
         # calproxy requires a booked marker to outlive any snapshot fetched before the booking.
         "booked_marker_ttl_s": max(config.real(300.0), snapshot_ttl + timeout + 1.0),
         "upstream_timeout_s": timeout,
+        # calproxy's shared upstream budget mirrors the simulator's rate limit on the same scaled clock
+        # (unscaled, 120 per wall minute would throttle a run compressed fifty times).
+        "upstream_budget_per_minute": upstream_budget(config),
     }
+
+
+def upstream_budget(config: LoadConfig) -> int:
+    """Requests per wall minute matching the simulator's scaled rate limit (0: no limit, no budget)."""
+    f = config.faults
+    if f.rate_limit <= 0:
+        return 0
+    return max(1, round(f.rate_limit * 60.0 / config.real(f.rate_limit_window_s)))
 
 
 class Harness(AbstractAsyncContextManager["Harness"]):
