@@ -40,8 +40,8 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from holds.errors import STORE_ERRORS
 from proxy.calcom.timefmt import format_ms
 from proxy.errors import UpstreamTimeout, UpstreamUnavailable
 from proxy.identity import ResourceMap
@@ -166,7 +166,7 @@ class Lease:
     async def release(self) -> None:
         """Give the lease back if still ours."""
         if self.value is not None:
-            with suppress(RedisError, OSError):
+            with suppress(*STORE_ERRORS, OSError):
                 await self._call("release", self.value)
             self.value = None
 
@@ -180,7 +180,7 @@ class Lease:
                 try:
                     if not await self.renew():
                         log.warning("reconcile_lease_lost", fence=self.fence)
-                except (RedisError, OSError) as exc:
+                except (*STORE_ERRORS, OSError) as exc:
                     log.warning("reconcile_lease_not_renewed", error=type(exc).__name__)
 
         task = asyncio.create_task(renew_forever())
@@ -249,7 +249,7 @@ class Reconciler:
                 return None if scheduled else lost
             self.metrics.reconcile_passes.labels(result="ran").inc()
             return report
-        except (RedisError, OSError) as exc:
+        except (*STORE_ERRORS, OSError) as exc:
             log.warning("reconcile_failed", error=type(exc).__name__)
             if scheduled:
                 return None
@@ -293,7 +293,7 @@ class Reconciler:
                 await self.ledger.redis.set(
                     self.ledger.keys.reconcile_done(), str(lease.fence), px=max(1, self.interval_ms * 9 // 10)
                 )
-            except (RedisError, OSError) as exc:  # best effort: at worst the next process runs a pass early
+            except (*STORE_ERRORS, OSError) as exc:  # at worst the next process runs a pass early
                 log.warning("reconcile_done_not_stored", error=type(exc).__name__)
         return report
 
@@ -383,7 +383,7 @@ class Reconciler:
             await self.ledger.redis.set(
                 self.ledger.keys.last_reconciliation(), json.dumps({**report.as_dict(), "ranAt": ran_at})
             )
-        except (RedisError, OSError) as exc:
+        except (*STORE_ERRORS, OSError) as exc:
             log.warning("reconcile_report_not_stored", error=type(exc).__name__)
 
     async def last_report(self) -> dict[str, Any] | None:
@@ -391,7 +391,7 @@ class Reconciler:
         try:
             raw = await self.ledger.redis.get(self.ledger.keys.last_reconciliation())
             stored = json.loads(raw) if raw is not None else None
-        except (RedisError, OSError, ValueError) as exc:
+        except (*STORE_ERRORS, OSError, ValueError) as exc:
             log.warning("reconcile_report_not_read", error=type(exc).__name__)
             return None
         return stored if isinstance(stored, dict) else None

@@ -35,8 +35,8 @@ from typing import Literal
 import httpx
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
 
+from holds.errors import STORE_ERRORS
 from proxy.calcom.errors import TooManyRequests
 from proxy.calcom.jsonwire import dumps
 from proxy.keys import ProxyKeys
@@ -191,7 +191,7 @@ class UpstreamBudget:
         while True:
             try:
                 taken, wait_ms, kind = await self._ask(tracker, limit)
-            except (RedisError, OSError) as exc:
+            except (*STORE_ERRORS, OSError) as exc:
                 log.warning("upstream_budget_unavailable", error=type(exc).__name__)
                 self.metrics.upstream_budget.labels(priority=chosen, result="error").inc()
                 return None
@@ -223,7 +223,7 @@ class UpstreamBudget:
         log.warning("upstream_paused", pause_s=round(pause_s, 1))
         try:
             await self._pause(keys=[self.keys.upstream_pause(tracker)], args=[int(pause_s * 1000)])
-        except (RedisError, OSError) as exc:
+        except (*STORE_ERRORS, OSError) as exc:
             log.warning("upstream_pause_not_stored", error=type(exc).__name__)
 
     async def _ask(self, tracker: str, limit: int) -> tuple[bool, int, int]:
