@@ -45,7 +45,7 @@ from proxy.outcome import Outcome, OutcomeResolver
 from proxy.slotmath import DAY_MS, Reason, utc_days
 from proxy.snapshot import Snapshot, SnapshotCache
 from proxy.upstream import CalcomClient
-from proxy.verification import COMMIT_TAG, Expected
+from proxy.verification import COMMIT_TAG, Expected, tagged
 
 log = get_logger(__name__)
 
@@ -395,6 +395,40 @@ class CommitService:
         )
         log.warning("commit_not_confirmed", commit=entry.commit_id, kind=outcome.kind)
         raise await self._refusal(plan, outcome)
+
+    async def hand_off(
+        self, resource: str, replay_key: str, credentials: Mapping[str, str]
+    ) -> Committed | None:
+        """A retry of a commit still marked in flight: the booking that commit made, if Cal.com has it.
+
+        The first attempt's process may have died after Cal.com booked (SIGKILL mid-commit), or may still
+        be finishing: either way the booking carrying its tag is the caller's, verified field by field, and
+        handing it over is true. None when there is no open commit for the key or Cal.com has no booking
+        for it (yet): the retry then hears 409 as before.
+        """
+        entry = await self.ledger.open_for_replay(resource, replay_key)
+        if entry is None:
+            return None
+        expected = Expected(entry.event_type_id, entry.start_ms, entry.end_ms)
+        outcome = await self.resolver.resolve(
+            expected, lambda booking: tagged(booking, entry.commit_id), credentials, "unknown"
+        )
+        if outcome.kind != "confirmed" or outcome.response_body is None:
+            return None
+        now = self._now_ms()
+        detail = "handed to the retry of a commit that never concluded"
+        await self.ledger.write(
+            entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid, detail=detail)
+        )
+        try:
+            await self.holds.mark_booked(
+                resource, entry.start_ms, entry.end_ms, ttl_ms=self.policy.booked_ttl_ms
+            )
+        except HoldError as exc:  # best effort: the booking is verified and recorded
+            log.warning("post_commit_write_failed", error=type(exc).__name__)
+        self._count("handed_off")
+        log.info("commit_handed_off", commit=entry.commit_id, booking=outcome.booking_uid)
+        return Committed(201, outcome.response_body, {})
 
     async def _mark_booked(self, plan: Plan, ticket: CommitTicket) -> str:
         """Turn our hold into a booked marker; returns the marker's uid."""

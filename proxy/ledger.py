@@ -164,6 +164,21 @@ class Ledger:
             # The locator has its own slot: its own command, best effort (a stale one only costs a miss).
             await self.redis.hdel(self.keys.ledger_locator(), entry.booking_uid)
 
+    async def open_for_replay(self, resource: str, replay_key: str) -> LedgerEntry | None:
+        """The newest commit of this resource still open (pending or unknown) under this replay key.
+
+        A crash-retry path only: it reads the resource's ledger in pages (HSCAN), never on a happy path.
+        """
+        found: LedgerEntry | None = None
+        async for _field, raw in self.redis.hscan_iter(self.keys.ledger(resource)):
+            entry = LedgerEntry.decode(raw)
+            if entry.replay_key != replay_key or entry.origin_uid is not None:
+                continue
+            if entry.state in (CommitState.PENDING, CommitState.UNKNOWN):
+                if found is None or entry.created_ms > found.created_ms:
+                    found = entry
+        return found
+
     async def entries(self) -> AsyncIterator[LedgerEntry]:
         """Every entry, resource by resource (HSCAN, so a large ledger is read in pages)."""
         for resource in await self.resources():

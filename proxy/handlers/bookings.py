@@ -15,6 +15,7 @@ from proxy.calcom.jsonwire import dumps
 from proxy.calcom.requests import read_json
 from proxy.calcom.versions import BOOKING_VERSIONS, request_version
 from proxy.commit import Committed, ConfirmHook
+from proxy.errors import IdempotencyInFlight
 from proxy.handlers.context import creds, services, verified_caller
 from proxy.handlers.passthrough import forward
 from proxy.idempotency import DONE_TTL_MS, NATURAL_TTL_MS, StoredOutcome, body_digest
@@ -89,8 +90,21 @@ async def _idempotent(
     """Run a commit once per key; replay its answer afterwards (409 while the first is in flight)."""
     if replay is None:
         return _response(await run(None))
-    store = services(request).idempotency
-    stored = await store.claim(replay.resource, who.tenant, replay.key, replay.digest)
+    svc = services(request)
+    store = svc.idempotency
+    try:
+        stored = await store.claim(replay.resource, who.tenant, replay.key, replay.digest)
+    except IdempotencyInFlight:
+        # The first attempt never answered (its process may have died mid-commit): hand over the booking
+        # it made, if Cal.com has it; otherwise the retry hears 409 as before.
+        handed = await svc.commits.hand_off(replay.resource, replay.key, creds(request))
+        if handed is None:
+            raise
+        outcome = StoredOutcome(handed.status, handed.body)
+        await store.finish(
+            replay.resource, who.tenant, replay.key, replay.digest, outcome, ttl_ms=replay.ttl_ms
+        )
+        return _response(handed)
     if stored is not None:
         return _response(stored)
 

@@ -91,5 +91,8 @@ async def latency_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Delay every Cal.com request by the configured latency."""
     latency_ms = request.app[STATE].latency_ms
     if latency_ms > 0 and _is_calcom(request):
+        # Cal.com has the whole request before it works on it: a client that goes away meanwhile (a crashed
+        # proxy) does not stop the booking it asked for. aiohttp keeps the body read here for the handler.
+        await request.read()
         await sleep(latency_ms / 1000)
     return await handler(request)
