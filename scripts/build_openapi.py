@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / ".." / "shared" / "calcom" / "openapi-v2.json"
 TARGET = ROOT / "proxy" / "openapi" / "calproxy-openapi.json"
 SOURCE_DATE = "2025-09-26"
-PREFIX = "#/components/schemas/"
+PREFIX = generated_json.PREFIX
 ADMIN = "/calproxy/v1/admin"
 
 Json = dict[str, Any]
@@ -562,35 +562,6 @@ def native_operations() -> Json:
 # ---------------------------------------------------------------------------------- the Cal.com copy
 
 
-def refs(node: Any) -> set[str]:
-    """Names of the component schemas that `node` refers to directly."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        target = node.get("$ref")
-        if isinstance(target, str) and not target.startswith("#/components/responses/"):
-            if not target.startswith(PREFIX):
-                raise ValueError(f"unexpected $ref {target!r}")
-            found.add(target.removeprefix(PREFIX))
-        for value in node.values():
-            found |= refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= refs(value)
-    return found
-
-
-def closure(schemas: Json, roots: set[str]) -> Json:
-    """The roots and every schema reachable from them through `$ref`, sorted by name."""
-    keep: set[str] = set()
-    todo = sorted(roots)
-    while todo:
-        name = todo.pop()
-        if name not in keep:
-            keep.add(name)
-            todo.extend(sorted(refs(schemas[name]) - keep))
-    return {name: schemas[name] for name in sorted(keep)}
-
-
 # The corrections `patch` makes to Cal.com's copy, listed in the document's info.x-calproxy-changes.
 CHANGES = [
     "cal-api-version: an enum of the versions calproxy serves the operation for (Cal.com: any string).",
@@ -646,7 +617,7 @@ def build(spec: Json, built_on: str) -> Json:
     paths.update(legacy_operations())
     paths.update(native_operations())
     own = {**ERROR_SCHEMAS, **OWN_SCHEMAS}
-    copied = closure(spec["components"]["schemas"], refs(paths) - set(own))
+    copied = generated_json.closure(spec["components"]["schemas"], generated_json.refs(paths) - set(own))
     return {
         "openapi": "3.0.3",
         "info": {

@@ -32,36 +32,6 @@ ROOTS = (
     "ReserveSlotOutputResponse_2024_09_04",
     "ReserveSlotOutput_2024_09_04",
 )
-PREFIX = "#/components/schemas/"
-
-
-def refs(node: Any) -> set[str]:
-    """Names of the component schemas that `node` refers to directly."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            if not ref.startswith(PREFIX):
-                raise ValueError(f"unexpected $ref {ref!r}")
-            found.add(ref.removeprefix(PREFIX))
-        for value in node.values():
-            found |= refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= refs(value)
-    return found
-
-
-def closure(schemas: dict[str, Any], roots: tuple[str, ...]) -> dict[str, Any]:
-    """The roots and every schema reachable from them through `$ref`, sorted by name."""
-    keep: set[str] = set()
-    todo = list(roots)
-    while todo:
-        name = todo.pop()
-        if name not in keep:
-            keep.add(name)
-            todo.extend(refs(schemas[name]) - keep)
-    return {name: schemas[name] for name in sorted(keep)}
 
 
 def subset(spec: dict[str, Any], copied_on: str) -> dict[str, Any]:
@@ -78,7 +48,7 @@ def subset(spec: dict[str, Any], copied_on: str) -> dict[str, Any]:
             "x-calproxy-copied": copied_on,
         },
         "paths": {},
-        "components": {"schemas": closure(spec["components"]["schemas"], ROOTS)},
+        "components": {"schemas": generated_json.closure(spec["components"]["schemas"], ROOTS)},
     }
 
 

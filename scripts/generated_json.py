@@ -1,7 +1,8 @@
-"""The shared command line of scripts that derive a committed JSON file from Cal.com's OpenAPI document.
+"""What the scripts that derive a committed JSON file from Cal.com's OpenAPI document share.
 
-`main` writes the file, stamped with today's date, or with `--check` compares the committed file with what the
-source builds under the committed stamp (exit 1 when they differ), so CI notices a stale copy.
+`refs` and `closure` follow `$ref`s between component schemas; `main` writes the file, stamped with today's
+date, or with `--check` compares the committed file with what the source builds under the committed stamp
+(exit 1 when they differ), so CI notices a stale copy.
 """
 
 from __future__ import annotations
@@ -10,11 +11,43 @@ import argparse
 import datetime
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 Json = dict[str, Any]
+PREFIX = "#/components/schemas/"
+# calproxy's own document also refers to shared error responses; those are not schemas to copy.
+RESPONSES_PREFIX = "#/components/responses/"
+
+
+def refs(node: Any) -> set[str]:
+    """Names of the component schemas that `node` refers to directly."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        target = node.get("$ref")
+        if isinstance(target, str) and not target.startswith(RESPONSES_PREFIX):
+            if not target.startswith(PREFIX):
+                raise ValueError(f"unexpected $ref {target!r}")
+            found.add(target.removeprefix(PREFIX))
+        for value in node.values():
+            found |= refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= refs(value)
+    return found
+
+
+def closure(schemas: Json, roots: Iterable[str]) -> Json:
+    """The roots and every schema reachable from them through `$ref`, sorted by name."""
+    keep: set[str] = set()
+    todo = sorted(roots)
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            todo.extend(sorted(refs(schemas[name]) - keep))
+    return {name: schemas[name] for name in sorted(keep)}
 
 
 def render(document: Json) -> str:
