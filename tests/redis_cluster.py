@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from tests.redis_server import _ping
+from tests.redis_server import _ping, stop_process
 
 NODE_TIMEOUT_MS = 1000
 # A cluster node also listens on port + 10000 (the cluster bus), so ports stay below 55536.
@@ -71,13 +71,7 @@ class ClusterNodeProcess:
         return self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
 
 @dataclass

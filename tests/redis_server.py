@@ -30,6 +30,17 @@ def _ping(port: int) -> bool:
         return False
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """End a child process by its PID: SIGTERM, then SIGKILL after 5 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
 @dataclass
 class RedisServer:
     """A redis-server child process without persistence; stop() ends it by its PID."""
@@ -67,13 +78,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s) and remove its directory."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
         self.workdir.cleanup()
 
 

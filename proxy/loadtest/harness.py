@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from proxy.loadtest.client import LoadClient, require_loopback
 from proxy.loadtest.config import API_KEY, LoadConfig
-from proxy.loadtest.overview import Servers
+from proxy.loadtest.overview import Servers, faults_json
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
@@ -71,17 +71,8 @@ async def spawn(kind: str, spec: dict[str, Any], log_dir: Path) -> Child:
 
 def sim_spec(config: LoadConfig) -> dict[str, Any]:
     """The simulator's configuration; its rate-limit window scales like every other duration."""
-    f = config.faults
-    return {
-        "shift": f.shift,
-        "error": f.error,
-        "timeout": f.timeout,
-        "latencyMs": f.latency_ms,
-        "raceWindowMs": f.race_window_ms,
-        "rateLimit": f.rate_limit,
-        "rateLimitWindowS": config.real(f.rate_limit_window_s),
-        "faultSeed": config.seed,
-    }
+    scaled = {"rateLimitWindowS": config.real(config.faults.rate_limit_window_s), "faultSeed": config.seed}
+    return {**faults_json(config.faults), **scaled}
 
 
 def proxy_spec(config: LoadConfig, sim_url: str, redis_url: str | None) -> dict[str, Any]:

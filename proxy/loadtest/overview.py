@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from proxy.loadtest.config import LoadConfig
+from proxy.loadtest.config import Faults, LoadConfig
 
 REDACTED = "***"
 # Query parameters that carry credentials in Redis and HTTP URLs (e.g. redis://host?password=...).
@@ -54,11 +54,23 @@ def servers_json(servers: Servers) -> dict[str, Any]:
     }
 
 
+def faults_json(f: Faults) -> dict[str, Any]:
+    """The simulator's fault settings as configured (simulated seconds), in its control API's names."""
+    return {
+        "shift": f.shift,
+        "error": f.error,
+        "timeout": f.timeout,
+        "latencyMs": f.latency_ms,
+        "raceWindowMs": f.race_window_ms,
+        "rateLimit": f.rate_limit,
+        "rateLimitWindowS": f.rate_limit_window_s,
+    }
+
+
 def effective(
     config: LoadConfig, servers: Servers, days: Sequence[date], outside_arrivals: int, digest: str
 ) -> dict[str, Any]:
     """Every setting the run uses, defaults resolved (hold TTL, scaled durations); the JSON form."""
-    f = config.faults
     return {
         "callers": config.callers,
         "seed": config.seed,
@@ -75,15 +87,7 @@ def effective(
         "eventTypes": list(config.event_types),
         "days": [d.isoformat() for d in days],
         "strategies": list(config.strategies),
-        "faults": {
-            "shift": f.shift,
-            "error": f.error,
-            "timeout": f.timeout,
-            "latencyMs": f.latency_ms,
-            "raceWindowMs": f.race_window_ms,
-            "rateLimit": f.rate_limit,
-            "rateLimitWindowS": f.rate_limit_window_s,
-        },
+        "faults": faults_json(config.faults),
         "concurrency": config.concurrency,
         "requestTimeoutRealS": config.request_timeout_real_s,
         "deadlineRealS": round(config.deadline_real_s, 3),
