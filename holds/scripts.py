@@ -40,10 +40,30 @@ class Code(IntEnum):
     UID_TAKEN = 6
 
 
+def _lua(name: str) -> str:
+    return (resources.files("holds") / "lua" / f"{name}.lua").read_text("utf-8")
+
+
 def script_source(name: str) -> str:
     """The text sent to Redis for one operation: the shared prelude, then the operation's file."""
-    lua = resources.files("holds") / "lua"
-    return (lua / "_common.lua").read_text("utf-8") + "\n" + (lua / f"{name}.lua").read_text("utf-8")
+    return _lua("_common") + "\n" + _lua(name)
+
+
+def library_source(*operations: str) -> str:
+    """The prelude and the named operations as local Lua functions, for scripts built on top of holds.
+
+    Each operation becomes ``local function <name>(ARGV) ... end``: its file reads its arguments from the
+    parameter exactly as it reads them from Redis's ARGV when run alone, so ``acquire_hold({ARGV[1], uid,
+    ...})`` returns the reply the operation's own script would. A script that appends its own Lua to this
+    text runs hold operations and its own writes atomically, in one round trip; it receives the resource's
+    five keys as KEYS[1..5] (its own keys follow) and the clock as ARGV[1], like every hold script
+    (``HoldStore.call_composed`` passes both).
+    """
+    unknown = set(operations) - set(SCRIPT_NAMES)
+    if unknown:
+        raise ValueError(f"unknown hold operations {sorted(unknown)}")
+    functions = [f"local function {name}(ARGV)\n{_lua(name)}\nend" for name in operations]
+    return "\n".join([_lua("_common"), *functions])
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,31 @@ class HoldStore:
                     seen.add(resource)
                     yield resource
 
+    @property
+    def max_per_owner(self) -> int:
+        """The per-owner cap that acquire enforces."""
+        return self._max_per_owner
+
+    async def ttl_ms(self, resource: str, requested_ms: int | None = None) -> int:
+        """The hold TTL acquire would use on this resource (the policy's default, override and bounds)."""
+        logic.check_resource(resource)
+        return await self._ttl(resource, requested_ms)
+
+    def register_composed(self, source: str) -> AsyncScript:
+        """Register a script built on ``holds.scripts.library_source`` (no I/O until its first call)."""
+        return self._redis.register_script(source)
+
+    async def call_composed(
+        self, script: AsyncScript, resource: str, extra_keys: Sequence[str], args: Sequence[Any], *, op: str
+    ) -> Any:
+        """Run a composed script on one resource: its five hold keys, then ``extra_keys`` (which must share
+        the resource's hash tag on Redis Cluster); the clock, then ``args``. Redis errors are wrapped as for
+        every hold operation; the reply is the script's own (decode hold replies with ``decode_reply``).
+        """
+        logic.check_resource(resource)
+        with redis_errors(op, resource=resource):
+            return await script(keys=[*self._keys(resource), *extra_keys], args=[self._now(), *args])
+
     def _now(self) -> int | str:
         """ARGV[1] of every script: '' makes it read Redis's TIME; a test clock's now_ms replaces TIME."""
         return "" if self._clock is None else logic.now_ms(self._clock)
