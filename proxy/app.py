@@ -101,7 +101,11 @@ def _services_ctx(
         services = build_services(settings, redis, settings.upstream_url, clock=clock)
         app[SERVICES] = services
         try:
-            async with services.activity.flushing(), services.state_guard.watching(settings.state_check_s):
+            async with (
+                services.activity.flushing(),
+                services.state_guard.watching(settings.state_check_s),
+                services.liveness.beating(services.abandoned.settle),
+            ):
                 yield
         finally:
             await services.aclose()

@@ -12,23 +12,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from holds import (
-    CommitTicket,
-    Hold,
-    HoldCommitting,
-    HoldConflict,
-    HoldError,
-    HoldNotFound,
-    HoldNotOwned,
-    HoldStore,
-    StaleFence,
-)
+from holds import CommitTicket, HoldCommitting, HoldConflict, HoldError, HoldStore
 from proxy import refusals
 from proxy.activity import Activity
 from proxy.availability import Availability, View
 from proxy.calcom.bookings import CreateBooking
-from proxy.calcom.errors import BadRequest, CalcomError, Conflict
+from proxy.calcom.errors import BadRequest, CalcomError, Conflict, status_of
+from proxy.calcom.jsonwire import dumps
 from proxy.calcom.timefmt import format_ms
+from proxy.commit_records import Closing, CommitRecords, HoldAction, ReplayAction, Replayed
 from proxy.errors import (
     BookingMismatch,
     SlotTaken,
@@ -36,8 +28,10 @@ from proxy.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from proxy.idempotency import Idempotency, ReplayGuard, StoredOutcome
 from proxy.identity import Caller, hold_uid_for, owner_in_tenant, parse_public_uid
 from proxy.ledger import CommitState, Ledger, LedgerEntry
+from proxy.liveness import Liveness
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.opstats import OpsStats
@@ -70,10 +64,6 @@ class Committed:
     status: int
     body: bytes
     headers: Mapping[str, str]
-
-
-# Runs alongside the commit's final writes, before the answer goes out (e.g. storing it for replays).
-ConfirmHook = Callable[["Committed"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +104,9 @@ class CommitService:
     policy: CommitPolicy
     activity: Activity
     clock: Callable[[], float]
+    records: CommitRecords
+    idempotency: Idempotency
+    liveness: Liveness
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -131,10 +124,14 @@ class CommitService:
         credentials: Mapping[str, str],
         reserved_uid: str | None,
         *,
-        on_confirmed: ConfirmHook | None = None,
-        replay_key: str | None = None,
+        guard: ReplayGuard | None = None,
+        path: str = "/v2/bookings",
     ) -> Committed:
-        """Book exactly what was asked, or raise a Cal.com-shaped refusal carrying alternatives."""
+        """Book exactly what was asked, or raise a Cal.com-shaped refusal carrying alternatives.
+
+        With a guard, a key that already has an answer gets it replayed (nothing runs); a refusal is stored
+        for replays when the guard replays refusals (rendered for ``path``, as the error handler would).
+        """
         if booking.event_type_id is None:
             raise BadRequest(
                 "calproxy needs eventTypeId to hold and verify a booking; slug forms are unsupported."
@@ -148,7 +145,10 @@ class CommitService:
             length_minutes=booking.length_in_minutes,
             zone=booking.attendee.time_zone,
         )
-        plan, ticket, entry = await self.prepare(request, caller, credentials, reserved_uid, replay_key)
+        try:
+            plan, ticket, entry = await self.prepare(request, caller, credentials, reserved_uid, guard, path)
+        except Replayed as replayed:
+            return Committed(replayed.outcome.status, replayed.outcome.body, {})
         upstream_body = {
             **body,
             # Cal.com takes an offset-less start as UTC, so we always send UTC with Z (CONTRACT §3).
@@ -158,7 +158,7 @@ class CommitService:
         outcome = await self.settle(
             self.resolver.create(upstream_body, credentials, plan.expected, entry.commit_id)
         )
-        return await self.conclude(plan, ticket, entry, outcome, on_confirmed)
+        return await self.conclude(plan, ticket, entry, outcome, guard, path)
 
     async def settle(self, upstream: Awaitable[Outcome]) -> Outcome:
         """Bound the whole upstream phase (create, look-up, compensation) by the commit budget.
@@ -180,46 +180,72 @@ class CommitService:
         caller: Caller,
         credentials: Mapping[str, str],
         reserved_uid: str | None,
-        replay_key: str | None = None,
+        guard: ReplayGuard | None = None,
+        path: str = "/v2/bookings",
         origin_uid: str | None = None,
     ) -> tuple[Plan, CommitTicket, LedgerEntry]:
-        """Everything before the upstream call: checks, our hold in committing state, the ledger entry."""
-        plan, hold = await self._plan(request, caller, credentials, reserved_uid)
-        entry = replace(self._entry(plan, caller, hold.uid, replay_key), origin_uid=origin_uid)
-        # Independent writes: begin_commit and the pending ledger entry share one round trip of latency.
-        begun, written = await asyncio.gather(
-            self._begin(plan, hold.uid), self.ledger.write(entry), return_exceptions=True
-        )
-        if isinstance(written, BaseException):
-            raise written
-        if isinstance(begun, HoldCommitting):
-            # Another commit of this very hold is upstream (same caller, another Idempotency-Key).
-            await self.ledger.write(
-                entry.moved(CommitState.REFUSED, self._now_ms(), detail="already committing")
-            )
-            raise Conflict("A booking for this slot is already in progress for this caller.") from begun
-        if isinstance(begun, BaseException):
-            raise begun
-        if begun is None:
-            begun, entry = await self._retake(plan, entry)
-        return plan, begun, entry
+        """Everything before the upstream call: checks, then one script (proxy/lua/commit_open.lua) that
+        claims the key, takes or refreshes our hold, moves it to committing and records the pending entry.
 
-    async def _owner_for(self, resource: str, caller: Caller, reserved_uid: str | None) -> str:
-        """Without a call id, possession of the reservation uid is the ownership proof (Cal.com style)."""
-        where = parse_public_uid(reserved_uid) if reserved_uid and not caller.has_call_id else None
-        if where is not None and where.resource == resource:
-            hold = await self.holds.get(resource, where.hold_uid)
-            if hold is not None and owner_in_tenant(hold.owner, caller.tenant):
-                return hold.owner
-        return caller.owner
+        Raises Replayed when the guard's key already has an answer.
+        """
+        plan, snapshot = await self._plan(request, caller, credentials, reserved_uid, guard, path)
+        # New or refreshed is told by the uid, not by comparing the hold's times (Redis's clock) with ours.
+        new_uid = hold_uid_for(request.event_type_id, plan.resource)
+        entry = self._entry(plan, caller, new_uid, guard, origin_uid)
+        try:
+            ticket = await self.records.open(entry, plan.owner, new_uid, self.policy.budget_ms, guard)
+        except HoldConflict as conflict:
+            self._count("rejected_held")
+            view = await self._view(plan)
+            error = refusals.from_conflict(
+                view, plan.expected.start_ms, plan.request.zone, self.policy.alternatives, conflict
+            )
+            await self._remember_refusal(plan, error, guard, path)
+            raise error from conflict
+        except HoldCommitting as busy:
+            # Another commit of this very hold is upstream (same caller, another Idempotency-Key).
+            raise Conflict("A booking for this slot is already in progress for this caller.") from busy
+        entry = replace(entry, hold_uid=ticket.hold.uid)
+        fresh_enough = self._now_ms() - snapshot.oldest_fetch_ms <= self.policy.freshness_ms
+        if ticket.hold.uid == new_uid and not fresh_enough:
+            # A new hold, not the quote's: only a fresh snapshot may say the slot is still free. The hold is
+            # ours already, so nobody else can commit the slot while we look.
+            await self._recheck(plan, ticket, entry, guard, path)
+        return plan, ticket, entry
+
+    async def _recheck(
+        self, plan: Plan, ticket: CommitTicket, entry: LedgerEntry, guard: ReplayGuard | None, path: str
+    ) -> None:
+        """A fresh look at a start we took without a quote; nothing went upstream, so a refusal frees it."""
+        error: BaseException | None = None
+        try:
+            snapshot = await self._snapshot(plan.request, plan.credentials, fresh=True)
+            if plan.expected.start_ms not in snapshot.start_set:
+                error = await self._refusal_for(plan)
+        except BaseException as exc:
+            error = exc
+        if error is None:
+            return
+        refused = entry.moved(CommitState.REFUSED, self._now_ms(), detail="not a slot on a fresh look")
+        closing = await self._closing(plan, "release", refused, guard, error, path)
+        await self.records.close(ticket, plan.owner, closing, guard)
+        raise error
 
     async def _plan(
-        self, request: Request, caller: Caller, credentials: Mapping[str, str], reserved_uid: str | None
-    ) -> tuple[Plan, Hold]:
-        """Check exact membership, then take (or refresh) our hold, which is also the check for others'.
+        self,
+        request: Request,
+        caller: Caller,
+        credentials: Mapping[str, str],
+        reserved_uid: str | None,
+        guard: ReplayGuard | None,
+        path: str,
+    ) -> tuple[Plan, Snapshot]:
+        """Check exact membership from the snapshot; a refusal here has claimed and written nothing.
 
-        No read of the holds is needed on the happy path: acquire is atomic, refreshes the caller's own
-        hold of the same interval (the quote's), and refuses when another owner or a booking overlaps.
+        No read of the holds is needed on the happy path: the opening script's acquire is atomic, refreshes
+        the caller's own hold of the same interval (the quote's), and refuses when another owner or a
+        booking overlaps.
         """
         start_ms = request.start_ms
         resource = self.availability.resources.resource_for(request.event_type_id)
@@ -237,22 +263,45 @@ class CommitService:
         if start_ms not in snapshot.start_set:
             snapshot = await self._snapshot(request, credentials, fresh=True)
             if start_ms not in snapshot.start_set:
-                raise await self._refusal_for(plan)
-        # New or refreshed is told by the uid, not by comparing the hold's times (Redis's clock) with ours.
-        new_uid = hold_uid_for(request.event_type_id, resource)
-        hold = await self._acquire(plan, new_uid)
-        fresh_enough = self._now_ms() - snapshot.oldest_fetch_ms <= self.policy.freshness_ms
-        if hold.uid == new_uid and not fresh_enough:
-            # A new hold, not the quote's: only a fresh snapshot may say the slot is still free. The hold is
-            # ours already, so nobody else can commit the slot while we look.
-            try:
-                snapshot = await self._snapshot(request, credentials, fresh=True)
-                if start_ms not in snapshot.start_set:
-                    raise await self._refusal_for(plan)
-            except BaseException:
-                await self.holds.release(resource, hold.uid, owner)  # nothing went upstream: free the slot
-                raise
-        return plan, hold
+                await self._replay_before_refusal(resource, guard)
+                error = await self._refusal_for(plan)
+                await self._remember_refusal(plan, error, guard, path)
+                raise error
+        return plan, snapshot
+
+    async def _replay_before_refusal(self, resource: str, guard: ReplayGuard | None) -> None:
+        """A retry of a finished commit finds its slot booked (by itself): its answer comes first."""
+        if guard is None:
+            return
+        stored = await self.idempotency.replay(resource, guard)
+        if stored is not None:
+            raise Replayed(stored)
+
+    async def _remember_refusal(
+        self, plan: Plan, error: CalcomError, guard: ReplayGuard | None, path: str
+    ) -> None:
+        """A refusal before anything was claimed: stored for an Idempotency-Key (never over a claim)."""
+        if guard is None or self._replay_action(error, guard) != "store":
+            return
+        answer = StoredOutcome(status_of(error), dumps(error.body(path)).encode())
+        await self.idempotency.finish(plan.resource, guard, answer, only_new=True)
+
+    @staticmethod
+    def _replay_action(error: BaseException, guard: ReplayGuard | None) -> ReplayAction:
+        """A definite refusal is replayed to an Idempotency-Key; anything else may be retried."""
+        if guard is None:
+            return ""
+        definite = isinstance(error, CalcomError) and status_of(error) < 500
+        return "store" if definite and guard.replay_refusals else "drop"
+
+    async def _owner_for(self, resource: str, caller: Caller, reserved_uid: str | None) -> str:
+        """Without a call id, possession of the reservation uid is the ownership proof (Cal.com style)."""
+        where = parse_public_uid(reserved_uid) if reserved_uid and not caller.has_call_id else None
+        if where is not None and where.resource == resource:
+            hold = await self.holds.get(resource, where.hold_uid)
+            if hold is not None and owner_in_tenant(hold.owner, caller.tenant):
+                return hold.owner
+        return caller.owner
 
     async def _snapshot(
         self, request: Request, credentials: Mapping[str, str], *, fresh: bool = False
@@ -267,20 +316,6 @@ class CommitService:
         return await self.snapshots.get(
             request.event_type_id, request.length_minutes, days, credentials, max_age_ms=max_age
         )
-
-    async def _acquire(self, plan: Plan, uid: str | None = None) -> Hold:
-        expected = plan.expected
-        try:
-            uid = uid or hold_uid_for(plan.request.event_type_id, plan.resource)
-            return await self.holds.acquire(
-                plan.resource, expected.start_ms, expected.end_ms, plan.owner, uid=uid
-            )
-        except HoldConflict as conflict:
-            self._count("rejected_held")
-            view = await self._view(plan)
-            raise refusals.from_conflict(
-                view, expected.start_ms, plan.request.zone, self.policy.alternatives, conflict
-            ) from conflict
 
     async def _view(self, plan: Plan) -> View:
         """The caller's full view (snapshot and holds): for reasons and alternatives, off the happy path."""
@@ -306,27 +341,9 @@ class CommitService:
             return refusals.held(view, start_ms, zone, count, verdict.blocked_until_ms)
         return refusals.from_reason(view, start_ms, zone, count, reason)
 
-    async def _retake(self, plan: Plan, entry: LedgerEntry) -> tuple[CommitTicket, LedgerEntry]:
-        """Our hold expired between the plan and now; nothing has gone upstream, so take a fresh one."""
-        try:
-            hold = await self._acquire(plan)
-            entry = replace(entry, hold_uid=hold.uid)
-            begun, _ = await asyncio.gather(self._begin(plan, hold.uid), self.ledger.write(entry))
-            if begun is None:
-                raise HoldNotFound("hold vanished twice", resource=plan.resource, uid=hold.uid)
-        except (HoldError, CalcomError):
-            await self.ledger.write(entry.moved(CommitState.REFUSED, self._now_ms(), detail="hold lost"))
-            raise
-        return begun, entry
-
-    async def _begin(self, plan: Plan, uid: str) -> CommitTicket | None:
-        budget = self.policy.budget_ms
-        try:
-            return await self.holds.begin_commit(plan.resource, uid, plan.owner, budget_ms=budget)
-        except (HoldNotFound, HoldNotOwned):
-            return None
-
-    def _entry(self, plan: Plan, caller: Caller, hold_uid: str, replay_key: str | None) -> LedgerEntry:
+    def _entry(
+        self, plan: Plan, caller: Caller, hold_uid: str, guard: ReplayGuard | None, origin_uid: str | None
+    ) -> LedgerEntry:
         now = self._now_ms()
         return LedgerEntry(
             commit_id=uuid.uuid4().hex,
@@ -339,7 +356,9 @@ class CommitService:
             created_ms=now,
             updated_ms=now,
             hold_uid=hold_uid,
-            replay_key=replay_key,
+            replay_key=guard.key if guard else None,
+            origin_uid=origin_uid,
+            process=self.liveness.process_id,
         )
 
     async def conclude(
@@ -348,66 +367,110 @@ class CommitService:
         ticket: CommitTicket,
         entry: LedgerEntry,
         outcome: Outcome,
-        on_confirmed: ConfirmHook | None = None,
+        guard: ReplayGuard | None = None,
+        path: str = "/v2/bookings",
     ) -> Committed:
+        """Record the outcome in one script (lua/commit_close.lua); answer "booked" only once recorded."""
         now = self._now_ms()
         self._count(outcome.kind)
         if outcome.kind == "confirmed":
-            confirmed = entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid)
-            age_ms = now - ticket.hold.created_ms
-            # The booked marker hides the slot from every caller at once and outlives any snapshot taken
-            # before the booking (Settings enforces marker TTL > snapshot TTL), so the cached day stays:
-            # dropping it would only cost an upstream fetch. Independent writes: one round trip of latency.
-            assert outcome.response_status is not None and outcome.response_body is not None
-            committed = Committed(outcome.response_status, outcome.response_body, outcome.passthrough_headers)
-            hook = on_confirmed(committed) if on_confirmed else asyncio.sleep(0)
-            marker, recorded, *extras = await asyncio.gather(
-                self._mark_booked(plan, ticket),
-                self.ledger.write(confirmed),
-                self.stats.record_commit(plan.resource, ticket.hold.uid, age_ms),
-                hook,
-                return_exceptions=True,
-            )
-            if isinstance(recorded, BaseException):
-                # Unrecorded, the entry stays pending and reconciliation cancels the booking as a ghost:
-                # so the caller must not hear "booked" either.
-                log.error("confirmed_but_unrecorded", commit=entry.commit_id)
-                raise StoreUnavailable(
-                    "The booking could not be recorded and will be cancelled; please retry."
-                )
-            for problem in (marker, *extras):
-                if isinstance(problem, BaseException):
-                    # Best effort: the booking is verified and recorded, these only speed up later answers.
-                    log.warning("post_commit_write_failed", error=type(problem).__name__)
-            if isinstance(marker, str) and marker != ticket.hold.uid:
-                await self.ledger.write(replace(confirmed, hold_uid=marker))
-            self.metrics.hold_age_at_commit.observe(age_ms / 1000)
-            log.info("commit_confirmed", commit=entry.commit_id, booking=outcome.booking_uid)
-            return committed
-        await self._release_after_failure(plan, ticket, outcome)
+            return await self._confirm(plan, ticket, entry, outcome, guard, now)
         state = {
             "refused": CommitState.REFUSED,
             "compensated": CommitState.COMPENSATED,
             "compensation_failed": CommitState.COMPENSATION_FAILED,
         }.get(outcome.kind, CommitState.UNKNOWN)
-        await self.ledger.write(
-            entry.moved(state, now, booking_uid=outcome.booking_uid, detail=outcome.detail)
+        failed = entry.moved(state, now, booking_uid=outcome.booking_uid, detail=outcome.detail)
+        try:
+            error: BaseException = await self._refusal(plan, outcome)
+        except Exception as exc:  # e.g. the alternatives' slot fetch met a 429: the commit still closes
+            error = exc
+        action = _after_failure(outcome)
+        closing = await self._closing(plan, action, failed, guard, error, path)
+        side: list[Awaitable[None]] = []
+        if action == "release":
+            # Cal.com says the slot is taken: the caller never got it (censored for the advisor), and the
+            # cached day is stale.
+            side.append(self.stats.hold_released(plan.resource, ticket.hold.uid))
+            days = {plan.expected.start_ms // DAY_MS}
+            side.append(self.snapshots.invalidate(plan.expected.event_type_id, None, days))
+        closed, *_ = await asyncio.gather(
+            self.records.close(ticket, plan.owner, closing, guard), *side, return_exceptions=True
         )
+        if isinstance(closed, BaseException):
+            raise closed
         log.warning("commit_not_confirmed", commit=entry.commit_id, kind=outcome.kind)
-        raise await self._refusal(plan, outcome)
+        raise error
+
+    async def _confirm(
+        self,
+        plan: Plan,
+        ticket: CommitTicket,
+        entry: LedgerEntry,
+        outcome: Outcome,
+        guard: ReplayGuard | None,
+        now: int,
+    ) -> Committed:
+        assert outcome.response_status is not None and outcome.response_body is not None
+        committed = Committed(outcome.response_status, outcome.response_body, outcome.passthrough_headers)
+        confirmed = entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid)
+        # The booked marker hides the slot from every caller at once and outlives any snapshot taken before
+        # the booking (Settings enforces marker TTL > snapshot TTL), so the cached day stays: dropping it
+        # would only cost an upstream fetch. The answer is stored for replays in the same script.
+        closing = Closing(
+            "finish",
+            confirmed,
+            ttl_ms=self.policy.booked_ttl_ms,
+            replay="store",
+            answer=StoredOutcome(committed.status, committed.body),
+        )
+        age_ms = now - ticket.hold.created_ms
+        closed, _ = await asyncio.gather(
+            self.records.close(ticket, plan.owner, closing, guard),
+            self.stats.record_commit(plan.resource, ticket.hold.uid, age_ms),
+            return_exceptions=True,
+        )
+        if isinstance(closed, BaseException):
+            # Unrecorded, the entry stays pending and reconciliation settles the booking: so the caller must
+            # not hear "booked".
+            log.error("confirmed_but_unrecorded", commit=entry.commit_id, error=type(closed).__name__)
+            raise StoreUnavailable("The booking could not be recorded and will be cancelled; please retry.")
+        if closed != ticket.hold.uid:
+            # Our hold lapsed during a slow commit; a fresh booked marker blocks the slot all the same.
+            self.metrics.hold_expired_during_commit.inc()
+        self.metrics.hold_age_at_commit.observe(age_ms / 1000)
+        log.info("commit_confirmed", commit=entry.commit_id, booking=outcome.booking_uid)
+        return committed
+
+    async def _closing(
+        self,
+        plan: Plan,
+        action: HoldAction,
+        entry: LedgerEntry,
+        guard: ReplayGuard | None,
+        error: BaseException,
+        path: str,
+    ) -> Closing:
+        """How a commit that was not confirmed ends: its hold's fate, its entry, its key's record."""
+        replay = self._replay_action(error, guard)
+        answer = None
+        if replay == "store" and isinstance(error, CalcomError):
+            answer = StoredOutcome(status_of(error), dumps(error.body(path)).encode())
+        ttl_ms = await self.holds.ttl_ms(plan.resource) if action == "abort" else 1
+        return Closing(action, entry, ttl_ms=ttl_ms, replay=replay, answer=answer)
 
     async def hand_off(
         self, resource: str, replay_key: str, credentials: Mapping[str, str]
     ) -> Committed | None:
-        """A retry of a commit still marked in flight: the booking that commit made, if Cal.com has it.
+        """A retry of a commit still marked open: the booking that commit made, if its process died.
 
-        The first attempt's process may have died after Cal.com booked (SIGKILL mid-commit), or may still
-        be finishing: either way the booking carrying its tag is the caller's, verified field by field, and
-        handing it over is true. None when there is no open commit for the key or Cal.com has no booking
-        for it (yet): the retry then hears 409 as before.
+        While the first attempt's process is alive the commit is still running (it ends within its budget):
+        None, and the retry hears 409 as the contract says. Once that process has died (SIGKILL mid-commit,
+        proxy.liveness), the booking carrying its tag is the caller's, verified field by field, and handing
+        it over is true. None also when Cal.com has no booking for it (yet).
         """
         entry = await self.ledger.open_for_replay(resource, replay_key)
-        if entry is None:
+        if entry is None or (entry.process is not None and await self.liveness.alive(entry.process)):
             return None
         expected = Expected(entry.event_type_id, entry.start_ms, entry.end_ms)
         outcome = await self.resolver.resolve(
@@ -415,55 +478,30 @@ class CommitService:
         )
         if outcome.kind != "confirmed" or outcome.response_body is None:
             return None
-        now = self._now_ms()
-        detail = "handed to the retry of a commit that never concluded"
-        await self.ledger.write(
-            entry.moved(CommitState.CONFIRMED, now, booking_uid=outcome.booking_uid, detail=detail)
-        )
+        marker_uid = entry.hold_uid
         try:
-            await self.holds.mark_booked(
+            marker = await self.holds.mark_booked(
                 resource, entry.start_ms, entry.end_ms, ttl_ms=self.policy.booked_ttl_ms
             )
+            if entry.hold_uid:  # the dead commit's hold, or the marker that kept its slot meanwhile
+                await self.holds.force_release(resource, entry.hold_uid)
+            marker_uid = marker.uid
         except HoldError as exc:  # best effort: the booking is verified and recorded
             log.warning("post_commit_write_failed", error=type(exc).__name__)
+        detail = "handed to the retry of a commit that never concluded"
+        now = self._now_ms()
+        await self.ledger.write(
+            entry.moved(
+                CommitState.CONFIRMED,
+                now,
+                booking_uid=outcome.booking_uid,
+                hold_uid=marker_uid,
+                detail=detail,
+            )
+        )
         self._count("handed_off")
         log.info("commit_handed_off", commit=entry.commit_id, booking=outcome.booking_uid)
         return Committed(201, outcome.response_body, {})
-
-    async def _mark_booked(self, plan: Plan, ticket: CommitTicket) -> str:
-        """Turn our hold into a booked marker; returns the marker's uid."""
-        resource, expected = plan.resource, plan.expected
-        try:
-            await self.holds.finish_commit(
-                resource, ticket.hold.uid, plan.owner, ticket.fence, booked_ttl_ms=self.policy.booked_ttl_ms
-            )
-            return ticket.hold.uid
-        except (StaleFence, HoldError):
-            # Our hold lapsed during a slow commit; the booking is verified all the same, so still mark it.
-            log.warning("hold_lapsed_during_commit", resource=resource)
-            self.metrics.hold_expired_during_commit.inc()
-            marker = await self.holds.mark_booked(
-                resource, expected.start_ms, expected.end_ms, ttl_ms=self.policy.booked_ttl_ms
-            )
-            return marker.uid
-
-    async def _release_after_failure(self, plan: Plan, ticket: CommitTicket, outcome: Outcome) -> None:
-        resource, uid = plan.resource, ticket.hold.uid
-        try:
-            if outcome.kind == "refused" and outcome.slot_taken:
-                # Cal.com says the slot is taken: holding it helps nobody, and the snapshot is stale.
-                await self.holds.release(resource, uid, plan.owner)
-                await self.stats.hold_released(resource, uid)  # the caller never got it: censored here
-                days = {plan.expected.start_ms // DAY_MS}
-                await self.snapshots.invalidate(plan.expected.event_type_id, None, days)
-            elif outcome.kind == "timeout" or (outcome.kind == "unknown" and not outcome.nothing_created):
-                # A booking may exist (or still be made by a request Cal.com is working on): keep the slot
-                # blocked until the commit budget runs out; reconciliation settles the ledger entry.
-                pass
-            else:
-                await self.holds.abort_commit(resource, uid, plan.owner, ticket.fence)
-        except HoldError:
-            log.info("hold_gone_after_failed_commit", resource=resource)
 
     async def _refusal(self, plan: Plan, outcome: Outcome) -> CalcomError:
         view = await self._view(plan)
@@ -478,3 +516,14 @@ class CommitService:
         if outcome.kind == "timeout":
             return UpstreamTimeout(outcome.detail, extra_details=extra)
         return UpstreamUnavailable(outcome.detail, extra_details=extra)
+
+
+def _after_failure(outcome: Outcome) -> HoldAction:
+    """What becomes of the hold when the commit was not confirmed."""
+    if outcome.kind == "refused" and outcome.slot_taken:
+        return "release"  # Cal.com says the slot is taken: holding it helps nobody
+    if outcome.kind == "timeout" or (outcome.kind == "unknown" and not outcome.nothing_created):
+        # A booking may exist (or still be made by a request Cal.com is working on): keep the slot blocked
+        # until the commit budget runs out; reconciliation settles the ledger entry.
+        return "keep"
+    return "abort"  # nothing was created: the hold goes back to its owner, whose retry proceeds at once

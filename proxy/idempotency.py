@@ -45,52 +45,76 @@ class StoredOutcome:
 
 
 @dataclass(frozen=True)
+class ReplayGuard:
+    """The key that guards one commit, and which of its answers are replayed.
+
+    ``key`` is the caller's Idempotency-Key, or the natural key (same caller, slot and body), which replays
+    only success. ``digest`` is the request body's, so a key reused with another body is refused.
+    """
+
+    key: str
+    tenant: str
+    digest: str
+    replay_refusals: bool
+    ttl_ms: int = DONE_TTL_MS
+
+
+def in_flight_record(guard: ReplayGuard) -> str:
+    """The record that claims a key while its commit runs."""
+    return json.dumps({"state": "in_flight", "body": guard.digest})
+
+
+def done_record(guard: ReplayGuard, outcome: StoredOutcome) -> str:
+    """The record that replays a finished commit's answer."""
+    record = {
+        "state": "done",
+        "body": guard.digest,
+        "status": outcome.status,
+        "response": outcome.body.decode(),
+    }
+    return json.dumps(record)
+
+
+def replay_of(raw: bytes | str, guard: ReplayGuard) -> StoredOutcome:
+    """What an existing record means for a new request with the same key: the stored answer, or an error
+    (another body: 422; the first request still running: 409)."""
+    record = json.loads(raw)
+    if record["body"] != guard.digest:
+        raise IdempotencyKeyReused("Idempotency-Key was already used with a different request body.")
+    if record["state"] == "in_flight":
+        if guard.replay_refusals:
+            raise IdempotencyInFlight("A request with this Idempotency-Key is still being processed.")
+        # The natural key: the caller sent no Idempotency-Key, so the message must not speak of one.
+        raise IdempotencyInFlight("A booking of this slot by this caller is still in progress.")
+    return StoredOutcome(status=int(record["status"]), body=record["response"].encode())
+
+
+@dataclass(frozen=True)
 class Idempotency:
-    """Claims, finishes and replays idempotency keys in Redis."""
+    """Reads, finishes and forgets idempotency records in Redis.
+
+    A commit claims its key inside its own opening script (proxy/lua/commit_open.lua) and stores its answer
+    in its closing one; these calls serve the paths off that: refusals, hand-offs, cancellations.
+    """
 
     redis: Redis
     keys: ProxyKeys
 
-    async def claim(self, resource: str, tenant: str, key: str, request_digest: str) -> StoredOutcome | None:
-        """Claim `key` for this request; return the stored outcome when it already finished."""
-        redis_key = self.keys.idempotency(resource, tenant, digest(key))
-        claimed = await self.redis.set(
-            redis_key,
-            json.dumps({"state": "in_flight", "body": request_digest}),
-            nx=True,
-            px=IN_FLIGHT_TTL_MS,
-        )
-        if claimed:
-            return None
-        raw = await self.redis.get(redis_key)
-        if raw is None:  # Expired between SET and GET: claim again.
-            return await self.claim(resource, tenant, key, request_digest)
-        record = json.loads(raw)
-        if record["body"] != request_digest:
-            raise IdempotencyKeyReused("Idempotency-Key was already used with a different request body.")
-        if record["state"] == "in_flight":
-            raise IdempotencyInFlight("A request with this Idempotency-Key is still being processed.")
-        return StoredOutcome(status=int(record["status"]), body=record["response"].encode())
+    def key_of(self, resource: str, guard: ReplayGuard) -> str:
+        """The Redis key of a guard's record (in the resource's hash slot)."""
+        return self.keys.idempotency(resource, guard.tenant, digest(guard.key))
+
+    async def replay(self, resource: str, guard: ReplayGuard) -> StoredOutcome | None:
+        """The stored answer for this key, if its commit finished (errors as in ``replay_of``)."""
+        raw = await self.redis.get(self.key_of(resource, guard))
+        return None if raw is None else replay_of(raw, guard)
 
     async def finish(
-        self,
-        resource: str,
-        tenant: str,
-        key: str,
-        request_digest: str,
-        outcome: StoredOutcome,
-        *,
-        ttl_ms: int = DONE_TTL_MS,
+        self, resource: str, guard: ReplayGuard, outcome: StoredOutcome, *, only_new: bool = False
     ) -> None:
-        """Store the answer for replays."""
-        record = {
-            "state": "done",
-            "body": request_digest,
-            "status": outcome.status,
-            "response": outcome.body.decode(),
-        }
-        redis_key = self.keys.idempotency(resource, tenant, digest(key))
-        await self.redis.set(redis_key, json.dumps(record), px=ttl_ms)
+        """Store the answer for replays; ``only_new`` never replaces a record (another request's claim)."""
+        record = done_record(guard, outcome)
+        await self.redis.set(self.key_of(resource, guard), record, px=guard.ttl_ms, nx=only_new)
 
     async def abandon(self, resource: str, tenant: str, key: str) -> None:
         """Forget a claim whose request ended without an answer worth replaying."""

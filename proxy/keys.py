@@ -135,3 +135,15 @@ class ProxyKeys:
     def sentinel(self) -> str:
         """A token written once: its absence tells that Redis lost (or never had) calproxy's data."""
         return f"{self.prefix}:sentinel:{{sentinel}}"
+
+    def process_alive(self, process_id: str) -> str:
+        """A calproxy process's heartbeat (short TTL, refreshed while it runs); absent once it died."""
+        return f"{self.prefix}:proc:{{proc}}:alive:{process_id}"
+
+    def processes(self) -> str:
+        """Set of the processes that announced themselves and have not been settled after their death."""
+        return f"{self.prefix}:proc:{{proc}}:all"
+
+    def process_sweep(self, process_id: str) -> str:
+        """Lock: one process settles a dead process's open commits at a time."""
+        return f"{self.prefix}:proc:{{proc}}:sweep:{process_id}"

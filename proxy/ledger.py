@@ -32,6 +32,10 @@ class CommitState(StrEnum):
     # A tagged booking whose entry Redis lost, rebuilt from the calendar and kept: its caller may have been
     # told "booked", so cancelling it could break the invariant (it is checked like a confirmed one).
     ADOPTED = "adopted"
+    # A commit whose process died mid-flight and whose booking Cal.com did make: never answered "booked",
+    # kept for a retry of the same request (CommitService.hand_off) until the pending grace ends, when
+    # reconciliation cancels it like any ghost.
+    ABANDONED = "abandoned"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class LedgerEntry:
     replay_key: str | None = None
     # For a reschedule: the booking it moved (Cal.com's rescheduledFromUid of the new one).
     origin_uid: str | None = None
+    # The process that ran the commit (proxy.liveness): when it has died, its open commit is settled at once.
+    process: str | None = None
 
     def moved(self, state: CommitState, now_ms: int, **changes: Any) -> LedgerEntry:
         """A copy in a new state."""
@@ -97,7 +103,8 @@ class Ledger:
     clock: Callable[[], float] = time.monotonic
     _registered: dict[str, float] = field(default_factory=dict, repr=False)
 
-    async def _register(self, resource: str) -> None:
+    async def register(self, resource: str) -> None:
+        """Add the resource to the registry before its first entry (at most once per process and minute)."""
         now = self.clock()
         if now - self._registered.get(resource, -REGISTER_EVERY_S) < REGISTER_EVERY_S:
             return
@@ -106,7 +113,7 @@ class Ledger:
 
     async def write(self, entry: LedgerEntry) -> None:
         """Create or replace one entry (and index it by Cal.com booking uid once known)."""
-        await self._register(entry.resource)
+        await self.register(entry.resource)
 
         async def record() -> None:
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -118,12 +125,16 @@ class Ledger:
         if not entry.booking_uid:
             await record()
             return
-        locate = self.redis.hset(self.keys.ledger_locator(), entry.booking_uid, entry.resource)
+        locate = self.locate(entry.booking_uid, entry.resource)
         recorded, located = await asyncio.gather(record(), locate, return_exceptions=True)
         if isinstance(recorded, BaseException):
             raise recorded
         if isinstance(located, BaseException):
             log.warning("ledger_locator_not_written", error=type(located).__name__)
+
+    async def locate(self, booking_uid: str, resource: str) -> None:
+        """The booking uid -> resource locator (its own slot; best effort, see the class docstring)."""
+        await self.redis.hset(self.keys.ledger_locator(), booking_uid, resource)
 
     async def get(self, commit_id: str, resource: str | None = None) -> LedgerEntry | None:
         """One entry, if any (without its resource, every registered resource is asked)."""
@@ -174,7 +185,7 @@ class Ledger:
             entry = LedgerEntry.decode(raw)
             if entry.replay_key != replay_key or entry.origin_uid is not None:
                 continue
-            if entry.state in (CommitState.PENDING, CommitState.UNKNOWN):
+            if entry.state in (CommitState.PENDING, CommitState.UNKNOWN, CommitState.ABANDONED):
                 if found is None or entry.created_ms > found.created_ms:
                     found = entry
         return found

@@ -55,7 +55,12 @@ from proxy.verification import COMMIT_TAG, Expected, instant_ms, mismatches, tag
 
 log = get_logger(__name__)
 
-OPEN_STATES = frozenset({CommitState.PENDING, CommitState.UNKNOWN, CommitState.COMPENSATION_FAILED})
+OPEN_STATES = frozenset(
+    {CommitState.PENDING, CommitState.UNKNOWN, CommitState.COMPENSATION_FAILED, CommitState.ABANDONED}
+)
+# Left alone for the pending grace after their last change: an in-flight commit, and an abandoned one's
+# booking waiting for its caller's retry.
+WAITING_STATES = frozenset({CommitState.PENDING, CommitState.ABANDONED})
 MAX_PAGES = 400  # per event type: 100,000 bookings in the window at 250 a page
 LEASE_SOURCE = (resources.files("proxy") / "lua" / "reconcile_lease.lua").read_text("utf-8")
 LEASE_POLL_S = 0.2
@@ -397,10 +402,7 @@ class Reconciler:
         return stored if isinstance(stored, dict) else None
 
     def _settled_enough(self, entry: LedgerEntry) -> bool:
-        # A PENDING entry may still be in flight; leave it to its commit for a while.
-        return (
-            entry.state is not CommitState.PENDING or self._now() - entry.updated_ms > self.pending_grace_ms
-        )
+        return entry.state not in WAITING_STATES or self._now() - entry.updated_ms > self.pending_grace_ms
 
     def _now(self) -> int:
         return int(self.clock() * 1000)

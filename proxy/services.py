@@ -10,15 +10,18 @@ import httpx
 from redis.asyncio import Redis
 
 from holds import HoldStore, PolicyStore, TtlPolicy
+from proxy.abandoned import AbandonedCommits
 from proxy.activity import UPSTREAM_429, UPSTREAM_REQUESTS, Activity
 from proxy.auth import CredentialVerifier
 from proxy.availability import Availability
 from proxy.budgets import HoldBudget, QuoteRates, TenantHolds, rate_storage
 from proxy.commit import CommitPolicy, CommitService
+from proxy.commit_records import CommitRecords
 from proxy.idempotency import Idempotency
 from proxy.identity import ResourceMap
 from proxy.keys import ProxyKeys
 from proxy.ledger import Ledger
+from proxy.liveness import Liveness
 from proxy.metrics import Metrics, status_class
 from proxy.opstats import GRACE_MS, OpsStats
 from proxy.outcome import OutcomeResolver
@@ -56,6 +59,8 @@ class Services:
     commits: CommitService
     rescheduler: Rescheduler
     reconciler: Reconciler
+    liveness: Liveness
+    abandoned: AbandonedCommits
     stats: OpsStats
     activity: Activity
     readiness: ReadinessProbe
@@ -200,6 +205,7 @@ def build_services(
         search_days=settings.alternatives_search_days,
     )
     resolver = OutcomeResolver(upstream=upstream, metrics=metrics, clock=clock)
+    liveness = Liveness(redis, keys)
     commits = CommitService(
         availability=availability,
         holds=holds,
@@ -212,6 +218,9 @@ def build_services(
         policy=commit_policy,
         activity=activity,
         clock=clock,
+        records=CommitRecords(holds, ledger, idempotency),
+        idempotency=idempotency,
+        liveness=liveness,
     )
     services = Services(
         settings=settings,
@@ -236,6 +245,16 @@ def build_services(
         ledger=ledger,
         idempotency=idempotency,
         commits=commits,
+        liveness=liveness,
+        abandoned=AbandonedCommits(
+            ledger,
+            resolver,
+            holds,
+            idempotency,
+            booked_ttl_ms=commit_policy.booked_ttl_ms,
+            landing_ms=int((settings.upstream_timeout_s + 1) * 1000),
+            clock=clock,
+        ),
         rescheduler=Rescheduler(
             commits, resolver, upstream, ledger, holds, snapshots, idempotency, commit_policy.booked_ttl_ms
         ),

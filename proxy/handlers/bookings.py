@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from proxy.calcom.bookings import CreateBooking, parse_create_booking, parse_reschedule
-from proxy.calcom.errors import BadRequest, CalcomError, status_of
-from proxy.calcom.jsonwire import dumps
+from proxy.calcom.errors import BadRequest
 from proxy.calcom.requests import read_json
 from proxy.calcom.versions import BOOKING_VERSIONS, request_version
-from proxy.commit import Committed, ConfirmHook
+from proxy.commit import Committed
 from proxy.errors import IdempotencyInFlight
 from proxy.handlers.context import creds, services, verified_caller
 from proxy.handlers.passthrough import forward
-from proxy.idempotency import DONE_TTL_MS, NATURAL_TTL_MS, StoredOutcome, body_digest
+from proxy.idempotency import NATURAL_TTL_MS, ReplayGuard, StoredOutcome, body_digest
 from proxy.identity import Caller
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -44,31 +41,19 @@ def _reserved_uid(body: dict[str, Any]) -> str | None:
     return value
 
 
-@dataclass(frozen=True)
-class Replay:
-    """Which idempotency key guards a commit, and which answers it replays."""
-
-    key: str
-    digest: str
-    replay_refusals: bool
-    # The resource booked: the record lives in its hash slot, with its holds and ledger.
-    resource: str
-    ttl_ms: int = DONE_TTL_MS
-
-
-def replay_key(
+def replay_guard(
     request: web.Request, who: Caller, raw: object, booking: CreateBooking, reserved: str | None
-) -> Replay | None:
+) -> ReplayGuard | None:
     """The Idempotency-Key; else the natural key (same caller, same slot), which replays only success.
 
-    None without an event type: the commit refuses such a body at once (400), before anything is held.
+    None without an event type (the commit refuses such a body at once, before anything is held), or
+    without anything that names the caller's attempt.
     """
     if booking.event_type_id is None:
         return None
-    resource = services(request).availability.resources.resource_for(booking.event_type_id)
     explicit = request.headers.get(IDEMPOTENCY_HEADER)
     if explicit:
-        return Replay(explicit, body_digest(raw), replay_refusals=True, resource=resource)
+        return ReplayGuard(explicit, who.tenant, body_digest(raw), replay_refusals=True)
     ident = who.owner if who.has_call_id else (f"r:{reserved}" if reserved else None)
     if ident is None:
         return None
@@ -78,58 +63,18 @@ def replay_key(
     # retry with a changed body is not replayed, and cannot book twice either: the booked marker refuses it.
     digest = body_digest(raw)
     key = f"natural:{ident}:{booking.event_type_id}:{start_ms}:{digest}"
-    return Replay(key, digest, replay_refusals=False, resource=resource, ttl_ms=NATURAL_TTL_MS)
+    return ReplayGuard(key, who.tenant, digest, replay_refusals=False, ttl_ms=NATURAL_TTL_MS)
 
 
-async def _idempotent(
-    request: web.Request,
-    who: Caller,
-    replay: Replay | None,
-    run: Callable[[ConfirmHook | None], Awaitable[Committed]],
-) -> web.Response:
-    """Run a commit once per key; replay its answer afterwards (409 while the first is in flight)."""
-    if replay is None:
-        return _response(await run(None))
+async def _handed_off(request: web.Request, guard: ReplayGuard, event_type_id: int) -> Committed | None:
+    """The first attempt under this key never answered (its process may have died mid-commit): the booking
+    it made, if Cal.com has it, stored for later replays; None when there is none (the retry hears 409)."""
     svc = services(request)
-    store = svc.idempotency
-    try:
-        stored = await store.claim(replay.resource, who.tenant, replay.key, replay.digest)
-    except IdempotencyInFlight:
-        # The first attempt never answered (its process may have died mid-commit): hand over the booking
-        # it made, if Cal.com has it; otherwise the retry hears 409 as before.
-        handed = await svc.commits.hand_off(replay.resource, replay.key, creds(request))
-        if handed is None:
-            raise
-        outcome = StoredOutcome(handed.status, handed.body)
-        await store.finish(
-            replay.resource, who.tenant, replay.key, replay.digest, outcome, ttl_ms=replay.ttl_ms
-        )
-        return _response(handed)
-    if stored is not None:
-        return _response(stored)
-
-    async def remember(committed: Committed) -> None:
-        outcome = StoredOutcome(committed.status, committed.body)
-        await store.finish(
-            replay.resource, who.tenant, replay.key, replay.digest, outcome, ttl_ms=replay.ttl_ms
-        )
-
-    try:
-        # The answer is stored alongside the commit's own final writes, before the caller hears it.
-        committed = await run(remember)
-    except CalcomError as error:
-        if status_of(error) >= 500 or not replay.replay_refusals:
-            # Outcome unknown, or a refusal the caller may retry once the slot frees up: run again next time.
-            await store.abandon(replay.resource, who.tenant, replay.key)
-        else:
-            body = dumps(error.body(request.path_qs)).encode()
-            stored_error = StoredOutcome(status_of(error), body)
-            await store.finish(replay.resource, who.tenant, replay.key, replay.digest, stored_error)
-        raise
-    except BaseException:
-        await store.abandon(replay.resource, who.tenant, replay.key)
-        raise
-    return _response(committed)
+    resource = svc.availability.resources.resource_for(event_type_id)
+    handed = await svc.commits.hand_off(resource, guard.key, creds(request))
+    if handed is not None:
+        await svc.idempotency.finish(resource, guard, StoredOutcome(handed.status, handed.body))
+    return handed
 
 
 async def create(request: web.Request) -> web.Response:
@@ -145,15 +90,18 @@ async def create(request: web.Request) -> web.Response:
     assert isinstance(body, dict)
     svc = services(request)
 
-    replay = replay_key(request, who, raw, booking, reserved)
-
-    async def run(on_confirmed: ConfirmHook | None) -> Committed:
-        key = replay.key if replay else None
-        return await svc.commits.commit(
-            body, booking, who, creds(request), reserved, on_confirmed=on_confirmed, replay_key=key
+    guard = replay_guard(request, who, raw, booking, reserved)
+    try:
+        committed = await svc.commits.commit(
+            body, booking, who, creds(request), reserved, guard=guard, path=request.path_qs
         )
-
-    response = await _idempotent(request, who, replay, run)
+    except IdempotencyInFlight:
+        assert guard is not None and booking.event_type_id is not None
+        handed = await _handed_off(request, guard, booking.event_type_id)
+        if handed is None:
+            raise
+        committed = handed
+    response = _response(committed)
     if response.status == 201 and booking.event_type_id is not None:
         # The hold became a booking: it no longer counts against the tenant's hold budgets. Off the answer's
         # path: the booking is verified and recorded, and this bookkeeping must not delay or fail its answer.

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from proxy.ledger import CommitState, Ledger
+from proxy.commit_records import CommitRecords
+from proxy.ledger import CommitState
 from proxy.opstats import OpsStats
 from proxy.sim.config import SimConfig
 from tests.proxy.conftest import BOOKINGS_V, Stack, StackFactory
@@ -54,14 +55,14 @@ async def test_a_failed_side_write_after_a_verified_booking_still_answers_booked
 async def test_an_unrecorded_booking_is_never_answered_booked(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = Ledger.write
+    original = CommitRecords.close
 
-    async def fail_confirmed(self: Ledger, entry):  # type: ignore[no-untyped-def]
-        if entry.state is CommitState.CONFIRMED:
+    async def fail_confirmed(self, ticket, owner, closing, guard):  # type: ignore[no-untyped-def]
+        if closing.entry.state is CommitState.CONFIRMED:
             raise RedisConnectionError("blip")
-        await original(self, entry)
+        return await original(self, ticket, owner, closing, guard)
 
-    monkeypatch.setattr(Ledger, "write", fail_confirmed)
+    monkeypatch.setattr(CommitRecords, "close", fail_confirmed)
     response = await stack.book("A", booking("14:30"))
     assert response.status_code == 503
     monkeypatch.undo()
