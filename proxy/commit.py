@@ -38,7 +38,7 @@ from proxy.opstats import OpsStats
 from proxy.outcome import Outcome, OutcomeResolver
 from proxy.slotmath import DAY_MS, Reason, utc_days
 from proxy.snapshot import Snapshot, SnapshotCache
-from proxy.upstream import CalcomClient
+from proxy.upstream import Admission, CalcomClient
 from proxy.verification import COMMIT_TAG, Expected, tagged
 
 log = get_logger(__name__)
@@ -145,10 +145,18 @@ class CommitService:
             length_minutes=booking.length_in_minutes,
             zone=booking.attendee.time_zone,
         )
+        # The create's place in the upstream budget is asked for while the commit prepares (one round trip
+        # in parallel, not in sequence); a commit that never goes upstream gives it back.
+        ahead = asyncio.ensure_future(self.upstream.admit_create(credentials))
         try:
             plan, ticket, entry = await self.prepare(request, caller, credentials, reserved_uid, guard, path)
         except Replayed as replayed:
+            await self._give_back(ahead, credentials)
             return Committed(replayed.outcome.status, replayed.outcome.body, {})
+        except BaseException:
+            await self._give_back(ahead, credentials)
+            raise
+        admission = await ahead
         upstream_body = {
             **body,
             # Cal.com takes an offset-less start as UTC, so we always send UTC with Z (CONTRACT §3).
@@ -156,9 +164,15 @@ class CommitService:
             "metadata": {**metadata, COMMIT_TAG: entry.commit_id},
         }
         outcome = await self.settle(
-            self.resolver.create(upstream_body, credentials, plan.expected, entry.commit_id)
+            self.resolver.create(upstream_body, credentials, plan.expected, entry.commit_id, admission)
         )
         return await self.conclude(plan, ticket, entry, outcome, guard, path)
+
+    async def _give_back(self, ahead: asyncio.Future[Admission], credentials: Mapping[str, str]) -> None:
+        try:
+            await self.upstream.refund(credentials, await ahead)
+        except Exception as exc:  # best effort: at worst one request's place stays used for a minute
+            log.warning("upstream_budget_refund_failed", error=type(exc).__name__)
 
     async def settle(self, upstream: Awaitable[Outcome]) -> Outcome:
         """Bound the whole upstream phase (create, look-up, compensation) by the commit budget.
@@ -220,7 +234,7 @@ class CommitService:
         """A fresh look at a start we took without a quote; nothing went upstream, so a refusal frees it."""
         error: BaseException | None = None
         try:
-            snapshot = await self._snapshot(plan.request, plan.credentials, fresh=True)
+            snapshot = await self._snapshot(plan.request, plan.credentials, fresh=True, wide=False)
             if plan.expected.start_ms not in snapshot.start_set:
                 error = await self._refusal_for(plan)
         except BaseException as exc:
@@ -250,7 +264,10 @@ class CommitService:
         start_ms = request.start_ms
         resource = self.availability.resources.resource_for(request.event_type_id)
         owner = await self._owner_for(resource, caller, reserved_uid)
-        snapshot = await self._snapshot(request, credentials)
+        # The start's own day answers a commit of a free slot; the wide window only off the happy path.
+        snapshot = await self._snapshot(request, credentials, wide=False)
+        if start_ms not in snapshot.start_set or snapshot.length_ms is None:
+            snapshot = await self._snapshot(request, credentials)
         length_ms = request.length_minutes * 60_000 if request.length_minutes else snapshot.length_ms
         if length_ms is None:
             raise SlotTaken(
@@ -304,10 +321,13 @@ class CommitService:
         return caller.owner
 
     async def _snapshot(
-        self, request: Request, credentials: Mapping[str, str], *, fresh: bool = False
+        self, request: Request, credentials: Mapping[str, str], *, fresh: bool = False, wide: bool = True
     ) -> Snapshot:
+        """The cached slots around the start; only the start's own UTC day unless `wide` (the search window
+        of alternatives, which a refusal needs and a commit of a free slot does not)."""
         start_ms = request.start_ms
-        days = utc_days(start_ms - DAY_MS, start_ms + self.policy.search_days * DAY_MS)
+        end_ms = start_ms + self.policy.search_days * DAY_MS if wide else start_ms
+        days = utc_days(start_ms - DAY_MS if wide else start_ms, end_ms)
         if request.reschedule_uid:
             return await self.snapshots.fetch_uncached(
                 request.event_type_id, request.length_minutes, days, credentials, request.reschedule_uid

@@ -17,7 +17,7 @@ from proxy.errors import UpstreamRefusal, UpstreamTimeout, UpstreamUnavailable
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.slotmath import DAY_MS
-from proxy.upstream import CalcomClient, UpstreamResponse
+from proxy.upstream import Admission, CalcomClient, UpstreamResponse
 from proxy.verification import Expected, booking_uids, is_slot_taken, mismatches, tagged
 
 log = get_logger(__name__)
@@ -72,11 +72,16 @@ class OutcomeResolver:
     search_days: int = 8
 
     async def create(
-        self, body: dict[str, Any], credentials: Mapping[str, str], expected: Expected, commit_id: str
+        self,
+        body: dict[str, Any],
+        credentials: Mapping[str, str],
+        expected: Expected,
+        commit_id: str,
+        admission: Admission | None = None,
     ) -> Outcome:
         """POST the booking and decide what it means."""
         return await self._settle(
-            self.upstream.create_booking(body, credentials),
+            self.upstream.create_booking(body, credentials, admission),
             expected,
             lambda booking: tagged(booking, commit_id),
             credentials,

@@ -57,6 +57,15 @@ class UpstreamObserver(Protocol):
         """`status` is the HTTP status, or "timeout" / "unavailable" when there was no answer."""
 
 
+@dataclass(frozen=True)
+class Admission:
+    """The gate's answer for a request asked ahead of sending it: a refusal to answer instead, or a grant
+    (an opaque token the gate can take back if the request is never sent)."""
+
+    refusal: UpstreamResponse | None = None
+    grant: object = None
+
+
 class UpstreamGate(Protocol):
     """The shared upstream budget (proxy.upstream_budget): asked before each request, told of each 429."""
 
@@ -64,6 +73,14 @@ class UpstreamGate(Protocol):
         self, method: str, endpoint: str, path: str, headers: Mapping[str, str], priority: str | None
     ) -> UpstreamResponse | None:
         """None: send. Else the Cal.com-shaped 429 to answer instead, without going upstream."""
+
+    async def admit_ahead(
+        self, method: str, endpoint: str, path: str, headers: Mapping[str, str], priority: str | None
+    ) -> Admission:
+        """Like admit, for a request sent later (its preparation runs meanwhile)."""
+
+    async def refund(self, headers: Mapping[str, str], admission: Admission) -> None:
+        """A request admitted ahead was not sent after all: give its place back."""
 
     async def throttled(self, headers: Mapping[str, str], response_headers: httpx.Headers) -> None:
         """Cal.com answered 429 to a request with these headers."""
@@ -105,18 +122,23 @@ class CalcomClient:
         json_body: Any = None,
         endpoint: str = "passthrough",
         priority: str | None = None,
+        admission: Admission | None = None,
     ) -> UpstreamResponse:
         """Send one request; the only place that talks to httpx. `endpoint` is the path's template.
 
         `priority` ("commit", "slots", "background") is the share of the upstream budget it draws from;
-        None: the enclosing `upstream_priority` block's, else the endpoint's default.
+        None: the enclosing `upstream_priority` block's, else the endpoint's default. `admission`: the
+        budget was asked ahead (`admit_create`), so it is not asked again.
         """
         sent = dict(headers or {})
         request_id = current_request_id()
         if request_id is not None:
             # One id from the caller through calproxy to Cal.com, so one conversation can be followed.
             sent.setdefault("X-Request-Id", request_id)
-        if self._gate is not None:
+        if admission is not None:
+            if admission.refusal is not None:
+                return admission.refusal
+        elif self._gate is not None:
             refused = await self._gate.admit(method, endpoint, path, sent, priority)
             if refused is not None:
                 return refused
@@ -158,12 +180,31 @@ class CalcomClient:
         headers = {VERSION_HEADER: SLOTS_VERSION, **credentials}
         return await self.request("GET", "/v2/slots", params=params, headers=headers, endpoint="/v2/slots")
 
-    async def create_booking(self, body: dict[str, Any], credentials: Mapping[str, str]) -> UpstreamResponse:
+    async def create_booking(
+        self, body: dict[str, Any], credentials: Mapping[str, str], admission: Admission | None = None
+    ) -> UpstreamResponse:
         """POST /v2/bookings with the 2024-08-13 body."""
         headers = {VERSION_HEADER: BOOKINGS_VERSION, **credentials}
         return await self.request(
-            "POST", "/v2/bookings", headers=headers, json_body=body, endpoint="/v2/bookings"
+            "POST",
+            "/v2/bookings",
+            headers=headers,
+            json_body=body,
+            endpoint="/v2/bookings",
+            admission=admission,
         )
+
+    async def admit_create(self, credentials: Mapping[str, str]) -> Admission:
+        """Ask the budget for a create now, while the commit prepares (one round trip saved)."""
+        if self._gate is None:
+            return Admission()
+        headers = {VERSION_HEADER: BOOKINGS_VERSION, **credentials}
+        return await self._gate.admit_ahead("POST", "/v2/bookings", "/v2/bookings", headers, None)
+
+    async def refund(self, credentials: Mapping[str, str], admission: Admission) -> None:
+        """A create admitted ahead that will not be sent gives its place in the budget back."""
+        if self._gate is not None and admission.grant is not None:
+            await self._gate.refund(credentials, admission)
 
     async def reschedule_booking(
         self, uid: str, body: dict[str, Any], credentials: Mapping[str, str]

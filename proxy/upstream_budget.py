@@ -42,7 +42,7 @@ from proxy.calcom.jsonwire import dumps
 from proxy.keys import ProxyKeys
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
-from proxy.upstream import UpstreamResponse
+from proxy.upstream import Admission, UpstreamResponse
 
 log = get_logger(__name__)
 
@@ -181,8 +181,14 @@ class UpstreamBudget:
         self, method: str, endpoint: str, path: str, headers: Mapping[str, str], priority: str | None
     ) -> UpstreamResponse | None:
         """None: send the request. Else the 429 to answer instead (the budget or a pause said no)."""
+        return (await self.admit_ahead(method, endpoint, path, headers, priority)).refusal
+
+    async def admit_ahead(
+        self, method: str, endpoint: str, path: str, headers: Mapping[str, str], priority: str | None
+    ) -> Admission:
+        """The refusal, or a grant naming the request's place in the window (for `refund`)."""
         if not self.enabled:
-            return None
+            return Admission()
         chosen = priority_for(method, endpoint, priority)
         tracker = tracker_of(headers, self.secret)
         limit = share_limit(self.per_minute, chosen)
@@ -190,18 +196,18 @@ class UpstreamBudget:
         waited = False
         while True:
             try:
-                taken, wait_ms, kind = await self._ask(tracker, limit)
+                taken, wait_ms, kind, member = await self._ask(tracker, limit)
             except (*STORE_ERRORS, OSError) as exc:
                 log.warning("upstream_budget_unavailable", error=type(exc).__name__)
                 self.metrics.upstream_budget.labels(priority=chosen, result="error").inc()
-                return None
+                return Admission()
             elapsed = time.monotonic() - started
             if taken:
                 result = "waited" if waited else "granted"
                 self.metrics.upstream_budget.labels(priority=chosen, result=result).inc()
                 if waited:
                     self.metrics.upstream_budget_wait.labels(priority=chosen).observe(elapsed)
-                return None
+                return Admission(grant=member)
             left = MAX_WAIT_S[chosen] - elapsed
             # A pause is Cal.com's block: only a commit waits, and only for one that ends within its bound.
             may_wait = wait_ms / 1000 <= left and (kind == 2 or chosen == "commit")
@@ -209,9 +215,19 @@ class UpstreamBudget:
                 self.metrics.upstream_budget.labels(priority=chosen, result="refused").inc()
                 label = "paused" if kind == 1 else "exhausted"
                 log.info("upstream_budget_refused", priority=chosen, kind=label, retry_after_ms=wait_ms)
-                return refusal(path, chosen, label, wait_ms, self.per_minute)
+                return Admission(refusal=refusal(path, chosen, label, wait_ms, self.per_minute))
             waited = True
             await self.sleep(wait_ms / 1000 + 0.005)
+
+    async def refund(self, headers: Mapping[str, str], admission: Admission) -> None:
+        """Remove a granted request that was never sent from its window (best effort)."""
+        if not self.enabled or not isinstance(admission.grant, str):
+            return
+        tracker = tracker_of(headers, self.secret)
+        try:
+            await self.redis.zrem(self.keys.upstream_window(tracker), admission.grant)
+        except (*STORE_ERRORS, OSError) as exc:
+            log.warning("upstream_budget_refund_failed", error=type(exc).__name__)
 
     async def throttled(self, headers: Mapping[str, str], response_headers: httpx.Headers) -> None:
         """Cal.com answered 429: pause every process's requests with this credential until its reset."""
@@ -226,10 +242,12 @@ class UpstreamBudget:
         except (*STORE_ERRORS, OSError) as exc:
             log.warning("upstream_pause_not_stored", error=type(exc).__name__)
 
-    async def _ask(self, tracker: str, limit: int) -> tuple[bool, int, int]:
+    async def _ask(self, tracker: str, limit: int) -> tuple[bool, int, int, str | None]:
         now = "" if self.clock_ms is None else str(self.clock_ms())
         keys = [self.keys.upstream_window(tracker), self.keys.upstream_pause(tracker)]
         args: list[str | int] = [now, self.window_ms, limit, secrets.token_hex(6)]
         result = await self._take(keys=keys, args=args)
-        taken, wait_ms, kind = (int(v) for v in result)
-        return taken == 1, wait_ms, kind
+        taken, wait_ms, kind = (int(v) for v in result[:3])
+        member = result[3] if len(result) > 3 else None
+        text = member.decode() if isinstance(member, bytes) else member
+        return taken == 1, wait_ms, kind, text

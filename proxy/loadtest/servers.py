@@ -1,7 +1,7 @@
 """Child-process entry: serve the simulator or calproxy on a free loopback port until stdin closes.
 
-`python -m proxy.loadtest.servers sim|proxy|bare '<json>'` prints `READY <url>` once listening. Running the
-servers in their own processes keeps the load generator's event loop out of their latency figures.
+`python -m proxy.loadtest.servers sim|proxy|bare|forward '<json>'` prints `READY <url>` once listening.
+Running the servers in their own processes keeps the load generator's event loop out of their latency figures.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 from contextlib import AsyncExitStack
 from typing import Any
 
+import httpx
 import uvloop
 from aiohttp import web
 
@@ -66,6 +67,27 @@ async def _bare(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
     return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
+async def _forward(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
+    """A bare forwarder: POST /v2/bookings passed to the simulator with httpx, nothing else. The floor of
+    any proxy built on aiohttp and httpx (one more HTTP hop), against which calproxy's own work is seen."""
+    client = await stack.enter_async_context(httpx.AsyncClient(base_url=str(spec["upstream"])))
+
+    async def handler(request: web.Request) -> web.Response:
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() in ("authorization", "cal-api-version")
+        }
+        answer = await client.post("/v2/bookings", content=await request.read(), headers=headers)
+        return web.Response(status=answer.status_code, body=answer.content, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/v2/bookings", handler)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
 async def serve(kind: str, spec: dict[str, Any]) -> None:
     """Start the requested server, announce its URL, wait for stdin EOF or SIGTERM."""
     stop = asyncio.Event()
@@ -85,6 +107,8 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
             url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         elif kind == "bare":
             url = await _bare(stack, spec)
+        elif kind == "forward":
+            url = await _forward(stack, spec)
         else:
             raise SystemExit(f"unknown server kind {kind!r}")
         print(f"READY {url}", flush=True)
@@ -94,7 +118,7 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     """Entry point."""
     if len(argv) != 2:
-        print("usage: python -m proxy.loadtest.servers sim|proxy|bare '<json>'", file=sys.stderr)
+        print("usage: python -m proxy.loadtest.servers sim|proxy|bare|forward '<json>'", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # The same event loop as `calproxy serve`, for every server kind, so the figures compare like with like.

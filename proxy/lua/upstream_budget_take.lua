@@ -6,7 +6,7 @@
 --       for lower priorities, so they leave the rest to higher ones; at least 1), 4 a unique member suffix
 -- A sliding log is exact: at most `limit` requests in any window, which a token bucket cannot promise
 -- against Cal.com's fixed 60 s window.
--- Returns {1, 0, 0} when taken; {0, ms left, 1} while paused; {0, ms until room, 2} when the share is used.
+-- Returns {1, 0, 0, member} when taken (the member lets a request that was never sent give its place back); {0, ms left, 1} while paused; {0, ms until room, 2} when the share is used.
 local now = tonumber(ARGV[1])
 if ARGV[1] == '' then
   local t = redis.call('TIME')
@@ -21,9 +21,10 @@ local limit = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 if count < limit then
-  redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[4])
+  local member = now .. ':' .. ARGV[4]
+  redis.call('ZADD', KEYS[1], now, member)
   redis.call('PEXPIRE', KEYS[1], window)
-  return {1, 0, 0}
+  return {1, 0, 0, member}
 end
 -- The (count - limit + 1)-th oldest request must leave the window before this priority has room again.
 local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')

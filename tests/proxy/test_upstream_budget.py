@@ -21,7 +21,7 @@ from proxy.upstream_budget import (
 )
 from tests.proxy.conftest import Stack
 from tests.proxy.fleet import AUTH, count_of, fleet, sim_stats
-from tests.proxy.test_e2e_commit import booking
+from tests.proxy.test_e2e_commit import BERLIN, berlin, booking
 
 SLOTS = "GET /v2/slots"
 
@@ -191,3 +191,20 @@ async def test_a_commit_during_a_long_pause_is_answered_429_and_its_retry_books(
     await services.redis.delete(services.keys.upstream_pause(tracker))
     retried = await stack.book("B", booking("11:00", name="Bea"))
     assert retried.status_code == 201, retried.text
+
+
+async def test_a_commit_that_never_goes_upstream_gives_its_budget_place_back(stack: Stack) -> None:
+    """The create's place is taken while the commit prepares (in parallel); a commit refused before it went
+    upstream (another caller holds the slot) returns it, so every place in the window is a real request."""
+    services = stack.services
+    window = services.keys.upstream_window(tracker_of(AUTH, services.tenant_secret))
+    await stack.quote("A", eventTypeId=1001, start=berlin("10:00"), timeZone=BERLIN)
+    places = await services.redis.zcard(window)
+    sent = (await sim_stats(stack.direct))["totalRequests"]
+    refused = await stack.book("B", booking("10:00", name="Bea"))
+    assert refused.status_code == 409, refused.text
+    made = (await sim_stats(stack.direct))["totalRequests"] - sent
+    assert await services.redis.zcard(window) - places == made
+    booked = await stack.book("A", booking("10:00"))
+    assert booked.status_code == 201
+    assert await services.redis.zcard(window) - places == (await sim_stats(stack.direct))["totalRequests"] - sent
