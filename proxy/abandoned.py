@@ -9,7 +9,10 @@ holds, found by the entry's metadata tag:
 - no booking, once the create can no longer land (older than the upstream timeout): the entry becomes
   UNKNOWN (reconciliation still cancels a booking that shows up late), the hold is released and the
   caller's idempotency claim dropped, so the slot is free again and the caller's retry proceeds at once;
-- Cal.com cannot be asked (no key, 429, 5xx): the entry is left for the next beat.
+- Cal.com cannot be asked (no key, 429, 5xx): the entry is left for the next beat;
+- an event type whose bookings calproxy's key cannot list (proxy.reach): absence cannot be told, so the
+  entry becomes UNKNOWN and nothing is freed early: the hold ends with its commit budget, the claim with its
+  TTL, and a retry hears 409 until then, as before.
 Nothing here answers a caller, so nothing here can confirm falsely.
 """
 
@@ -24,6 +27,7 @@ from proxy.idempotency import Idempotency
 from proxy.ledger import CommitState, Ledger, LedgerEntry
 from proxy.logs import get_logger
 from proxy.outcome import OutcomeResolver
+from proxy.reach import KeyReach
 from proxy.upstream_budget import upstream_priority
 from proxy.verification import Expected, tagged
 
@@ -42,6 +46,7 @@ class AbandonedCommits:
     # A create sent this long ago can no longer be made by Cal.com (the upstream timeout, plus a margin).
     landing_ms: int
     clock: Callable[[], float]
+    reach: KeyReach | None = None
 
     async def settle(self, process_id: str) -> bool:
         """Settle every open commit of `process_id`; True when none is left open."""
@@ -53,6 +58,16 @@ class AbandonedCommits:
         return done
 
     async def _settle(self, entry: LedgerEntry) -> bool:
+        if self.reach is not None:
+            seen = await self.reach.of([entry.event_type_id])
+            if entry.event_type_id in seen.undecided:
+                return False
+            if entry.event_type_id in seen.blind:
+                detail = "its process died; calproxy's key cannot list this event type's bookings"
+                await self.ledger.write(
+                    entry.moved(CommitState.UNKNOWN, int(self.clock() * 1000), detail=detail)
+                )
+                return True
         expected = Expected(entry.event_type_id, entry.start_ms, entry.end_ms)
         found = await self.resolver.find(expected, lambda b: tagged(b, entry.commit_id), {})
         if found is None:

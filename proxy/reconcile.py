@@ -49,6 +49,7 @@ from proxy.ledger import CommitState, Ledger, LedgerEntry
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.outcome import OutcomeResolver
+from proxy.reach import KeyReach
 from proxy.upstream import CalcomClient
 from proxy.upstream_budget import upstream_priority
 from proxy.verification import COMMIT_TAG, Expected, instant_ms, mismatches, tagged
@@ -92,6 +93,8 @@ class ReconcileReport:
     fence: int | None = None
     # Why this process did not run a pass (another holds the lease, or one ran recently).
     skipped: str | None = None
+    # Event types whose bookings calproxy's key cannot list (another user's): never read as missing.
+    not_visible: list[int] = field(default_factory=list)
 
     @property
     def consistency_ratio(self) -> float:
@@ -121,6 +124,7 @@ class ReconcileReport:
             "failedPages": self.failed_pages,
             "fence": self.fence,
             "skipped": self.skipped,
+            "notVisible": self.not_visible,
         }
 
 
@@ -215,6 +219,8 @@ class Reconciler:
     # Event types always listed (configured ones), so orphans are found even when the ledger is empty.
     event_types: frozenset[int] = frozenset()
     resources: ResourceMap = field(default_factory=lambda: ResourceMap(groups={}))
+    # Which event types the key can list (None: assume all, as tests with a bare resolver do).
+    reach: KeyReach | None = None
 
     def _lease(self) -> Lease:
         keys = self.ledger.keys
@@ -273,8 +279,19 @@ class Reconciler:
         booked = (CommitState.CONFIRMED, CommitState.ADOPTED)
         confirmed = [e for e in entries if e.state in booked and e.start_ms >= window_start]
         open_entries = [e for e in entries if e.state in OPEN_STATES and self._settled_enough(e)]
+        # Only event types whose bookings the key can see are listed or settled; the others' entries stay
+        # unknown (confirmed) or unresolved (open): an empty list from them would read as false absence.
+        involved = set(self.event_types) | {e.event_type_id for e in (*confirmed, *open_entries)}
+        cannot_tell: frozenset[int] = frozenset()
+        if self.reach is not None:
+            reach = await self.reach.of(involved)
+            report.not_visible = sorted(reach.blind)
+            cannot_tell = reach.blind | reach.undecided
+            report.unresolved += [e.commit_id for e in open_entries if e.event_type_id in cannot_tell]
+            open_entries = [e for e in open_entries if e.event_type_id not in cannot_tell]
         wanted = set(self.event_types) | {e.event_type_id for e in confirmed}
         wanted |= {e.event_type_id for e in open_entries if e.start_ms >= window_start}
+        wanted -= cannot_tell
         listed: dict[int, list[dict[str, Any]]] = {}
         for event_type_id in sorted(wanted):
             found = await self._list(event_type_id, window_start, report)

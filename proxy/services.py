@@ -26,6 +26,7 @@ from proxy.metrics import Metrics, status_class
 from proxy.opstats import GRACE_MS, OpsStats
 from proxy.outcome import OutcomeResolver
 from proxy.quote import QuoteService
+from proxy.reach import KeyReach
 from proxy.readiness import ReadinessProbe
 from proxy.reconcile import Reconciler, event_types_of
 from proxy.reschedule import Rescheduler
@@ -206,6 +207,7 @@ def build_services(
     )
     resolver = OutcomeResolver(upstream=upstream, metrics=metrics, clock=clock)
     liveness = Liveness(redis, keys)
+    reach = KeyReach(upstream)
     commits = CommitService(
         availability=availability,
         holds=holds,
@@ -254,6 +256,7 @@ def build_services(
             booked_ttl_ms=commit_policy.booked_ttl_ms,
             landing_ms=int((settings.upstream_timeout_s + 1) * 1000),
             clock=clock,
+            reach=reach,
         ),
         rescheduler=Rescheduler(
             commits, resolver, upstream, ledger, holds, snapshots, idempotency, commit_policy.booked_ttl_ms
@@ -272,6 +275,7 @@ def build_services(
             interval_ms=int(settings.reconcile_interval_s * 1000),
             event_types=event_types_of(settings.resources().resource_groups),
             resources=resources,
+            reach=reach,
         ),
         stats=stats,
         activity=activity,
