@@ -35,6 +35,12 @@ def add_subparser(subparsers: Any) -> None:
     p.add_argument(
         "--outside-per-min", type=float, default=d.outside_per_min, help="outside bookings/sim min"
     )
+    p.add_argument(
+        "--outside-web-share",
+        type=float,
+        default=d.outside_web_share,
+        help="share of outside bookings made on Cal.com's page (the rest: raw API)",
+    )
     p.add_argument("--hold-ttl", type=float, default=None, help="simulated s (default think max + 15)")
     p.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
     p.add_argument("--shift", type=float, default=f.shift, help="simulator shift-fault rate")
@@ -82,6 +88,7 @@ def config_from(args: argparse.Namespace) -> LoadConfig:
         event_types=tuple(int(x) for x in args.event_types.split(",") if x.strip()),
         days=args.days,
         outside_per_min=args.outside_per_min,
+        outside_web_share=args.outside_web_share,
         hold_ttl_s=args.hold_ttl,
         faults=faults,
         strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),

@@ -37,6 +37,8 @@ class LoadConfig:
     event_types: tuple[int, ...] = (1001,)
     days: int = 10
     outside_per_min: float = 2.0
+    # Share of outside bookings made on Cal.com's booking page (the rest: raw API clients).
+    outside_web_share: float = 0.5
     alternatives: int = 2
     hold_ttl_s: float | None = None
     faults: Faults = field(default_factory=Faults)

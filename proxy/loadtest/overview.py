@@ -78,6 +78,7 @@ def effective(
         "timeScale": config.time_scale,
         "arrivalWindowS": config.arrival_window_s,
         "outsidePerMin": config.outside_per_min,
+        "outsideWebShare": config.outside_web_share,
         "outsideArrivals": outside_arrivals,
         "thinkMedianS": config.think_median_s,
         "thinkMaxS": config.think_max_s,

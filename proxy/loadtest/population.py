@@ -62,6 +62,22 @@ def caller_index(email: object) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
+OUTSIDE_CHANNELS = ("web", "api")
+
+
+def outside_email(channel: str, n: int) -> str:
+    """The attendee email of the n-th outside booking through `channel` ("web" or "api")."""
+    return f"outside-{channel}-{n}@outside.test"
+
+
+def outside_channel_of(email: object) -> str | None:
+    """Inverse of outside_email: "web", "api", or None for anything else."""
+    if not isinstance(email, str) or not email.endswith("@outside.test"):
+        return None
+    channel = email.removeprefix("outside-").split("-", 1)[0]
+    return channel if channel in OUTSIDE_CHANNELS else None
+
+
 def booking_days(today: date, count: int) -> list[date]:
     """`count` weekdays starting the Monday after next, so minimum notice never bites."""
     monday = today + timedelta(days=7 - today.weekday() + 7)

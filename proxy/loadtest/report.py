@@ -33,6 +33,10 @@ def _lat(op: str) -> Callable[[StrategyRun], str]:
     return cell
 
 
+def _pair(name: str, part: str) -> Callable[[StrategyRun], str]:
+    return lambda run: f"{getattr(run.figures, name)} ({getattr(run.figures, part)})"
+
+
 def _errors(run: StrategyRun) -> str:
     kinds = run.figures.hard_errors_by_kind
     detail = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
@@ -51,6 +55,14 @@ ROWS: tuple[Row, ...] = (
     ("offered, said yes, then refused", _fig("offered_then_refused")),
     ("  lost to another caller", _fig("lost_to_caller")),
     ("  lost to the outside channel", _fig("lost_to_outside")),
+    (
+        "    to a person on Cal.com's page (while holding)",
+        lambda r: f"{r.figures.lost_to_web} ({r.figures.lost_to_web_while_holding})",
+    ),
+    (
+        "    to a raw API client (while holding)",
+        lambda r: f"{r.figures.lost_to_api} ({r.figures.lost_to_api_while_holding})",
+    ),
     ("  slot was free (fault, stale view)", _fig("lost_slot_free_when_refused")),
     ("lost to another caller WHILE HOLDING", _fig("lost_to_caller_while_holding")),
     ("hold expired before yes", _fig("hold_expired_before_yes")),

@@ -69,6 +69,7 @@ async def run_strategy(
         event_types=config.event_types,
         zones=world.zones,
         days=world.days,
+        web_share=config.outside_web_share,
     )
     schedule = [config.real(t) for t in world.outside_s]
     begin = time.monotonic()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from proxy.calcom.timefmt import parse_instant
-from proxy.loadtest.population import caller_index
+from proxy.loadtest.population import caller_index, outside_channel_of
 from proxy.loadtest.records import CallerOutcome
 
 LIVE = frozenset({"accepted", "pending"})
@@ -26,6 +26,8 @@ class LiveBooking:
     end: datetime
     caller: int | None
     created_at: datetime | None = None
+    # For an outside booking: "web" (Cal.com's booking page: only slots it shows) or "api" (any time).
+    channel: str | None = None
 
 
 @dataclass
@@ -43,6 +45,11 @@ class Figures:
     offered_then_refused: int = 0
     lost_to_caller: int = 0
     lost_to_outside: int = 0
+    # The outside channel split: a person on Cal.com's booking page, and a raw API client.
+    lost_to_web: int = 0
+    lost_to_api: int = 0
+    lost_to_web_while_holding: int = 0
+    lost_to_api_while_holding: int = 0
     lost_slot_free_when_refused: int = 0
     lost_to_caller_while_holding: int = 0
     hold_expired_before_yes: int = 0
@@ -62,6 +69,7 @@ def live_bookings(truth: Sequence[Mapping[str, Any]]) -> list[LiveBooking]:
             end=parse_instant(b["end"]),
             caller=caller_index((b.get("attendee") or {}).get("email")),
             created_at=parse_instant(b["createdAt"]) if b.get("createdAt") else None,
+            channel=outside_channel_of((b.get("attendee") or {}).get("email")),
         )
         for b in truth
         if b.get("status") in LIVE
@@ -92,7 +100,8 @@ def occupant(
     me: int,
     before: datetime | None = None,
 ) -> str | None:
-    """Who held [start, end) on the host at `before`: "caller" (another caller), "outside", or None."""
+    """Who held [start, end) on the host at `before`: "caller" (another caller), the outside channel ("web"
+    or "api"; "outside" when a booking names neither), or None."""
     # A booking made after the refusal did not cause it (e.g. a slot freed by a cancelled shift fault).
     found = [
         b
@@ -105,7 +114,9 @@ def occupant(
     ]
     if any(b.caller is not None for b in found):
         return "caller"
-    return "outside" if found else None
+    if not found:
+        return None
+    return found[0].channel or "outside"
 
 
 def analyze(
@@ -168,7 +179,14 @@ def _count_caller(
         fig.lost_to_caller += 1
         if o.held and not o.hold_expired_before_yes:
             fig.lost_to_caller_while_holding += 1
-    elif who == "outside":
+    elif who is not None:
         fig.lost_to_outside += 1
+        holding = o.held and not o.hold_expired_before_yes
+        if who == "web":
+            fig.lost_to_web += 1
+            fig.lost_to_web_while_holding += holding
+        elif who == "api":
+            fig.lost_to_api += 1
+            fig.lost_to_api_while_holding += holding
     else:
         fig.lost_slot_free_when_refused += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from proxy.loadtest.population import outside_channel_of, outside_email
 from proxy.loadtest.records import CallerOutcome, latency_summary, percentile
 from proxy.loadtest.truth import analyze, live_bookings, overlapping_pairs
 
@@ -127,3 +128,23 @@ def test_percentiles_are_nearest_rank() -> None:
     o = CallerOutcome(index=1, event_type_id=1001, wanted="x", timings_ms={"ask": 3.0})
     summary = latency_summary([o])
     assert summary["ask"]["n"] == 1 and summary["confirm"]["n"] == 0
+
+
+def test_outside_losses_are_split_between_the_booking_page_and_raw_api_clients() -> None:
+    """Issue 11, item 4: a person on Cal.com's page and a raw API client are told apart by their booking."""
+    web = booking(None, "2026-12-01T09:00:00.000Z", "2026-12-01T09:30:00.000Z")
+    web["attendee"]["email"] = outside_email("web", 1)
+    api = booking(None, "2026-12-01T10:00:00.000Z", "2026-12-01T10:30:00.000Z")
+    api["attendee"]["email"] = outside_email("api", 2)
+    outcomes = [
+        refused(1, "2026-12-01T09:00:00.000Z", held=True),
+        refused(2, "2026-12-01T10:00:00.000Z", held=True),
+        refused(3, "2026-12-01T10:00:00.000Z"),
+    ]
+    f = figures(outcomes, [web, api])
+    assert f.lost_to_outside == 3
+    assert (f.lost_to_web, f.lost_to_web_while_holding) == (1, 1)
+    assert (f.lost_to_api, f.lost_to_api_while_holding) == (2, 1)
+    assert outside_channel_of(outside_email("web", 7)) == "web"
+    assert outside_channel_of("outside-1@outside.test") is None
+    assert outside_channel_of("caller-1@load.test") is None
