@@ -93,7 +93,10 @@ async def get_slots(request: web.Request) -> web.StreamResponse:
         return await forward(request)
     query = parse_slots_query(request.query)
     _bounded(request, query)
-    return await _answer(request, query, bool(query.booking_uid_to_reschedule))
+    # A round-robin host subset changes which hosts count, which the snapshot of the whole event type
+    # cannot tell; Cal.com answers it.
+    unverifiable = bool(query.booking_uid_to_reschedule) or query.rr_host_subset_ids is not None
+    return await _answer(request, query, unverifiable)
 
 
 async def get_available(request: web.Request) -> web.StreamResponse:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from proxy.calcom.slots import in_window
 from proxy.sim.seed import WeeklyHours
 
 Interval = tuple[datetime, datetime]
@@ -72,7 +73,12 @@ def free_starts(
     earliest: datetime,
     busy: Sequence[Interval],
 ) -> list[datetime]:
-    """Grid starts in [window_start, window_end], not before `earliest`, clear of every busy interval."""
+    """Grid starts of slots inside [window_start, window_end], not before `earliest`, clear of busy intervals.
+
+    A slot must END by `window_end`: Cal.com clips date ranges at dateTo
+    (features/schedules/lib/date-ranges.ts:76-77) and keeps a slot while its end minus one second is not
+    after the range end (features/schedules/lib/slots.ts:178).
+    """
     span = timedelta(minutes=length)
     low = max(window_start, earliest)
     # Bound the work (and stay clear of datetime.max) whatever range the caller asked for.
@@ -82,7 +88,7 @@ def free_starts(
     return [
         start
         for start in grid_starts(low, window_end, hours, tz, length, interval)
-        if low <= start <= window_end and not overlaps(start, start + span, busy)
+        if in_window(start, span, low, window_end) and not overlaps(start, start + span, busy)
     ]
 
 

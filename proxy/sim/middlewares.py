@@ -65,8 +65,12 @@ async def stats_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Cal.com's CustomThrottlerGuard for /v2: resolve the caller, count the hit, set X-RateLimit headers."""
-    if not _is_calcom(request):
+    """Cal.com's CustomThrottlerGuard for /v2: resolve the caller, count the hit, set X-RateLimit headers.
+
+    Nest runs guards only for a matched route: Express answers an unknown path with its 404 first, so that
+    request is neither counted nor given rate-limit headers.
+    """
+    if not _is_calcom(request) or request.match_info.http_exception is not None:
         return await handler(request)
     state = request.app[STATE]
     try:

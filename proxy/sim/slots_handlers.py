@@ -31,6 +31,9 @@ def _find_event_type(
         if found is not None:
             return found
         raise NotFound(EVENT_TYPE_NOT_FOUND)
+    if username is not None and all(h.username != username for h in state.seed.hosts.values()):
+        # slots-input.service.ts:109-113: the user is looked up before the event type.
+        raise NotFound(f"User with username {username} not found")
     for et in state.seed.event_types.values():
         host = state.seed.host_of(et)
         if et.slug == slug and (username is None or host.username == username):

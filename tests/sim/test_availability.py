@@ -113,7 +113,8 @@ def test_busy_intervals_and_notice_remove_overlapping_starts() -> None:
         length=60,
         interval=15,
         window_start=monday,
-        window_end=_utc(2030, 9, 2, 10),
+        # The 10:00 slot is the last one that ends by the window's end.
+        window_end=_utc(2030, 9, 2, 11),
         earliest=_utc(2030, 9, 2, 7, 15),
         busy=busy,
     )

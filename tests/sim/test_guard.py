@@ -59,7 +59,7 @@ async def test_rate_limit_headers_429_and_reset(make_client: Factory, clock: Clo
 
 async def test_errors_carry_rate_limit_headers_and_control_is_not_limited(make_client: Factory) -> None:
     client = await make_client(rate_limit=1)
-    response = await client.get("/v2/nope")
+    response = await client.get(SLOTS.replace("1001", "9"), headers=SLOTS_V)
     assert response.status == 404 and response.headers["X-RateLimit-Remaining-Default"] == "0"
     for _ in range(3):
         response = await client.get("/_sim/stats")

@@ -80,10 +80,11 @@ async def test_bookings_of_one_event_type_block_the_hosts_other_types(make_clien
     )
     assert response.status == 201
     response = await client.get(
-        "/v2/slots?start=2030-09-02T07:00:00Z&end=2030-09-02T09:00:00Z&eventTypeId=1002", headers=SLOTS_V
+        "/v2/slots?start=2030-09-02T07:00:00Z&end=2030-09-02T10:00:00Z&eventTypeId=1002", headers=SLOTS_V
     )
     starts = [s["start"] for s in (await response.json())["data"]["2030-09-02"]]
-    # 60-minute slots overlapping 08:00-08:30Z are gone: 07:15..08:15; 07:00 ends exactly at 08:00.
+    # 60-minute slots overlapping 08:00-08:30Z are gone: 07:15..08:15; 07:00 ends exactly at 08:00; the
+    # 09:00 slot ends at the window's end.
     assert starts == [
         "2030-09-02T07:00:00.000Z",
         "2030-09-02T08:30:00.000Z",
@@ -92,7 +93,7 @@ async def test_bookings_of_one_event_type_block_the_hosts_other_types(make_clien
     ]
     # The other host is unaffected.
     response = await client.get(
-        "/v2/slots?start=2030-09-02T13:00:00Z&end=2030-09-02T13:15:00Z&eventTypeId=2001", headers=SLOTS_V
+        "/v2/slots?start=2030-09-02T13:00:00Z&end=2030-09-02T13:30:00Z&eventTypeId=2001", headers=SLOTS_V
     )
     assert len((await response.json())["data"]["2030-09-02"]) == 2
 
@@ -101,7 +102,7 @@ async def test_booking_uid_to_reschedule_frees_its_own_slot(make_client: Factory
     client = await make_client()
     response = await client.post("/v2/bookings", json=booking_body("2030-09-02T08:00:00Z"), headers=BOOK_V)
     uid = (await response.json())["data"]["uid"]
-    url = "/v2/slots?start=2030-09-02T08:00:00Z&end=2030-09-02T08:00:00Z&eventTypeId=1001"
+    url = "/v2/slots?start=2030-09-02T08:00:00Z&end=2030-09-02T08:30:00Z&eventTypeId=1001"
     assert (await (await client.get(url, headers=SLOTS_V)).json())["data"] == {}
     response = await client.get(f"{url}&bookingUidToReschedule={uid}", headers=SLOTS_V)
     assert (await response.json())["data"] == {"2030-09-02": [{"start": "2030-09-02T08:00:00.000Z"}]}
@@ -130,7 +131,7 @@ async def test_unknown_event_type_and_unknown_param(make_client: Factory) -> Non
 async def test_legacy_available_without_header(make_client: Factory) -> None:
     client = await make_client()
     response = await client.get(
-        "/v2/slots/available?startTime=2030-09-02T07:00:00Z&endTime=2030-09-02T08:00:00Z&eventTypeId=1001"
+        "/v2/slots/available?startTime=2030-09-02T07:00:00Z&endTime=2030-09-02T08:30:00Z&eventTypeId=1001"
     )
     assert response.status == 200
     body: dict[str, Any] = await response.json()
