@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from holds import Hold, HoldState, HoldStore
 from proxy.batching import ReadBatcher
 from proxy.identity import ResourceMap, owner_in_tenant, tenant_of_owner
+from proxy.sharing import Sharing
 from proxy.slotmath import DAY_MS, Busy, Grid, Verdict, classify, free_starts, infer_grid, utc_days
 from proxy.snapshot import Snapshot, SnapshotCache, open_days
 
@@ -79,6 +80,8 @@ class Availability:
     resources: ResourceMap
     clock: Callable[[], float]
     reads: ReadBatcher[tuple[str, int, int], list[Hold]] = field(default_factory=ReadBatcher)
+    # Learns which calendar an event type books before its first view (None: the configured map only).
+    sharing: Sharing | None = None
 
     def within_window(self, window_start_ms: int, window_end_ms: int) -> bool:
         """Whether any day of the window may hold a slot now (else only Cal.com's own answer is right)."""
@@ -99,6 +102,8 @@ class Availability:
         """Snapshot days covering the window plus the live holds over it (owner's own kept apart)."""
         days = utc_days(window_start_ms, window_end_ms)
         tenant = tenant_of_owner(owner)
+        if self.sharing is not None:
+            await self.sharing.learn(event_type_id, credentials)
         snapshot = await self.snapshots.get(
             event_type_id, duration, days, credentials, max_age_ms=max_age_ms, tenant=tenant
         )

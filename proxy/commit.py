@@ -36,6 +36,7 @@ from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.opstats import OpsStats
 from proxy.outcome import Outcome, OutcomeResolver
+from proxy.sharing import Sharing
 from proxy.slotmath import DAY_MS, Reason, utc_days
 from proxy.snapshot import Snapshot, SnapshotCache
 from proxy.upstream import Admission, CalcomClient
@@ -107,6 +108,7 @@ class CommitService:
     records: CommitRecords
     idempotency: Idempotency
     liveness: Liveness
+    sharing: Sharing
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -262,7 +264,8 @@ class CommitService:
         booking overlaps.
         """
         start_ms = request.start_ms
-        resource = self.availability.resources.resource_for(request.event_type_id)
+        # Which calendar the event type books, learned before any hold (proxy.sharing).
+        resource = await self.sharing.learn(request.event_type_id, credentials)
         owner = await self._owner_for(resource, caller, reserved_uid)
         # The start's own day answers a commit of a free slot; the wide window only off the happy path.
         snapshot = await self._snapshot(request, credentials, wide=False)

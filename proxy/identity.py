@@ -6,7 +6,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from proxy.credentials import credential_of, tenant_id
 
@@ -61,14 +61,23 @@ def owner_in_tenant(owner: str, tenant: str) -> bool:
 
 @dataclass(frozen=True)
 class ResourceMap:
-    """Event type -> hold resource; operators may group event types that share a host calendar."""
+    """Event type -> hold resource: the event types of one calendar share one resource, so a hold on one
+    hides the overlapping slots of the others.
+
+    Operators' groups (`CALPROXY_RESOURCE_GROUPS`) win; otherwise what `proxy.sharing` learned from Cal.com
+    (the event type's owner: `usr:<id>`); otherwise, until learned, the event type alone (`et:<id>`).
+    """
 
     groups: Mapping[int, str]
+    # Filled by proxy.sharing (event type id -> resource); read without I/O on every request.
+    learned: dict[int, str] = field(default_factory=dict, compare=False)
 
     def resource_for(self, event_type_id: int) -> str:
         """The hold scope of one event type."""
         group = self.groups.get(event_type_id)
-        return f"grp:{group}" if group else f"et:{event_type_id}"
+        if group:
+            return f"grp:{group}"
+        return self.learned.get(event_type_id, f"et:{event_type_id}")
 
 
 def hold_uid_for(event_type_id: int, resource: str) -> str:

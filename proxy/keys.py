@@ -147,3 +147,7 @@ class ProxyKeys:
     def process_sweep(self, process_id: str) -> str:
         """Lock: one process settles a dead process's open commits at a time."""
         return f"{self.prefix}:proc:{{proc}}:sweep:{process_id}"
+
+    def sharing(self) -> str:
+        """Hash event type id -> "<resource>|<expires ms>": which calendar it books, learned from Cal.com."""
+        return f"{self.prefix}:sharing:{{sharing}}"

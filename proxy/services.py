@@ -32,6 +32,7 @@ from proxy.reconcile import Reconciler, event_types_of
 from proxy.reschedule import Rescheduler
 from proxy.reservations import ReservationService
 from proxy.settings import Settings
+from proxy.sharing import Sharing
 from proxy.snapshot import SnapshotCache
 from proxy.state_guard import StateGuard
 from proxy.upstream import CalcomClient, UpstreamObserver
@@ -62,6 +63,7 @@ class Services:
     reconciler: Reconciler
     liveness: Liveness
     abandoned: AbandonedCommits
+    sharing: Sharing
     stats: OpsStats
     activity: Activity
     readiness: ReadinessProbe
@@ -186,7 +188,10 @@ def build_services(
         clock=clock,
     )
     resources = ResourceMap(groups=settings.resources().resource_groups)
-    availability = Availability(snapshots=snapshots, holds=holds, resources=resources, clock=clock)
+    sharing = Sharing(upstream, redis, keys, resources)
+    availability = Availability(
+        snapshots=snapshots, holds=holds, resources=resources, clock=clock, sharing=sharing
+    )
     ledger = Ledger(redis, keys)
     # A commit may convert a hold up to its budget past the quoted expiry: wait that long before censoring.
     stats = OpsStats(
@@ -223,6 +228,7 @@ def build_services(
         records=CommitRecords(holds, ledger, idempotency),
         idempotency=idempotency,
         liveness=liveness,
+        sharing=sharing,
     )
     services = Services(
         settings=settings,
@@ -248,6 +254,7 @@ def build_services(
         idempotency=idempotency,
         commits=commits,
         liveness=liveness,
+        sharing=sharing,
         abandoned=AbandonedCommits(
             ledger,
             resolver,

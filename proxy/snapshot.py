@@ -379,7 +379,10 @@ class SnapshotCache:
         result: dict[int, DaySlots] = {}
         for run in contiguous_runs(days):
             start = day_iso(run[0])
-            end = format_ms((run[-1] + 1) * DAY_MS - 1)
+            # One day further: Cal.com drops slots that end after `end`, so a slot starting on the run's
+            # last day and ending after midnight needs the next day in the window (its starts are dropped
+            # again when parsed: only the run's days are kept).
+            end = format_ms((run[-1] + 2) * DAY_MS - 1)
             self.upstream_fetches += 1
             response = await self.upstream.get_slots(
                 event_type_id, start, end, dur or None, credentials, reschedule_uid=reschedule_uid
