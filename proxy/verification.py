@@ -9,6 +9,9 @@ from proxy.calcom.timefmt import parse_instant
 
 ACCEPTABLE_STATUSES = frozenset({"accepted", "pending"})
 COMMIT_TAG = "calproxyCommit"
+# Cal.com's no_available_users_found_error texts (errors.service.ts:36-43), which cover a start outside
+# working hours as well as a busy host. "Attempting to book a meeting in the past." and the out-of-bounds
+# (minimum notice) text are about the start itself, not about someone holding the slot.
 SLOT_TAKEN_PREFIXES = (
     "User either already has booking at this time",
     "One of the hosts either already has booking at this time",

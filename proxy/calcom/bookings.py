@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from proxy.calcom.bounds import instant_error, length_error
-from proxy.calcom.errors import BadRequest
+from proxy.calcom.errors import BadRequest, CalcomError
 from proxy.calcom.timefmt import is_valid_zone, parse_instant
 from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
 
@@ -48,8 +48,14 @@ LANGUAGES = frozenset(
     "ar ca de es eu he id ja lv pl ro sr th vi az cs el es-419 fi hr it km nl pt ru sv tr zh-CN bg "
     "da en et fr hu iw ko no pt-BR sk ta uk zh-TW bn".split()
 )
+INVALID_EMAIL = "Invalid email format"
+INVALID_PHONE = "Invalid phone number format. Please use international format."
 _EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 _PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+# zod 3.25's z.string().email(), which handleNewBooking's bookingCreateBodySchema applies to rescheduledBy.
+_ZOD_EMAIL_RE = re.compile(
+    r"^(?!\.)(?!.*\.\.)([A-Z0-9_'+\-.]*)[A-Z0-9_+-]@([A-Z0-9][A-Z0-9\-]*\.)+[A-Z]{2,}$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,9 @@ class Reschedule:
     """A validated RescheduleBookingInput_2024_08_13."""
 
     start: datetime
-    rescheduled_by: str | None
+    # Any JSON value: only handleNewBooking checks it, after the booking is found (checked_rescheduled_by).
+    rescheduled_by: object
+    rescheduled_by_present: bool
     rescheduling_reason: str | None
     seat_uid: str | None
 
@@ -133,10 +141,10 @@ def _attendee_errors(value: object) -> list[FieldError]:
         children.append(FieldError("timeZone", ("timeZone must be a valid IANA time-zone",)))
     email = value.get("email")
     if email is not None and not (isinstance(email, str) and _EMAIL_RE.match(email)):
-        children.append(FieldError("email", ("email must be an email",)))
+        children.append(FieldError("email", (INVALID_EMAIL,)))
     phone = value.get("phoneNumber")
     if phone is not None and not (isinstance(phone, str) and _PHONE_RE.match(phone)):
-        children.append(FieldError("phoneNumber", ("phoneNumber must be a valid phone number",)))
+        children.append(FieldError("phoneNumber", (INVALID_PHONE,)))
     language = value.get("language")
     # The type check comes first: a JSON object or list is unhashable and would crash the membership test.
     if language is not None and not (isinstance(language, str) and language in LANGUAGES):
@@ -148,17 +156,29 @@ def _attendee_errors(value: object) -> list[FieldError]:
     return [FieldError("attendee", (), tuple(children))] if children else []
 
 
+def _metadata_value_ok(item: object) -> bool:
+    # validators/validate-metadata.ts:49-60: numbers and booleans are fine, strings up to 500, nothing else.
+    if isinstance(item, bool | int | float):
+        return True
+    return isinstance(item, str) and len(item) <= 500
+
+
 def _metadata_ok(value: object) -> bool:
     if not isinstance(value, dict) or len(value) > 50:
         return False
-    for key, item in value.items():
-        if len(key) > 40 or (isinstance(item, str) and len(item) > 500):
-            return False
-    return True
+    return all(len(key) <= 40 and _metadata_value_ok(item) for key, item in value.items())
 
 
-def _guests_ok(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(g, str) and _EMAIL_RE.match(g) for g in value)
+def _guests_errors(value: object) -> list[FieldError]:
+    # @IsArray + @IsString({each: true}) (create-booking.input.ts:313-316): any strings, not only emails.
+    # Decorators register bottom-up, so IsString's message comes first.
+    items = value if isinstance(value, list) else [value]
+    constraints = []
+    if not all(isinstance(guest, str) for guest in items):
+        constraints.append("each value in guests must be a string")
+    if not isinstance(value, list):
+        constraints.append("guests must be an array")
+    return [FieldError("guests", tuple(constraints))] if constraints else []
 
 
 def _location_ok(value: object) -> bool:
@@ -191,8 +211,8 @@ def _create_field_errors(body: dict[str, Any]) -> list[FieldError]:
         "emailVerificationCode",
     ):
         _check_string(body, name, errors)
-    if "guests" in body and not _guests_ok(body["guests"]):
-        errors.append(FieldError("guests", ("each value in guests must be an email",)))
+    if "guests" in body:
+        errors.extend(_guests_errors(body["guests"]))
     if "metadata" in body and not _metadata_ok(body["metadata"]):
         errors.append(FieldError("metadata", (METADATA_LIMITS,)))
     if "location" in body and not _location_ok(body["location"]):
@@ -243,12 +263,15 @@ def parse_reschedule(body: object) -> Reschedule:
     data = _require_object(body)
     errors = unknown_properties(data, RESCHEDULE_FIELDS)
     _check_start(data, errors)
-    for name in ("rescheduledBy", "reschedulingReason", "emailVerificationCode", "seatUid"):
+    # rescheduledBy's @Validate(fn) names no constraint class, so class-validator checks nothing there;
+    # handleNewBooking's zod schema does (see rescheduled_by_error).
+    for name in ("reschedulingReason", "emailVerificationCode", "seatUid"):
         _check_string(data, name, errors)
     raise_if_errors(errors)
     return Reschedule(
         start=parse_instant(data["start"]),
         rescheduled_by=data.get("rescheduledBy"),
+        rescheduled_by_present="rescheduledBy" in data,
         rescheduling_reason=data.get("reschedulingReason"),
         seat_uid=data.get("seatUid"),
     )
@@ -270,3 +293,46 @@ def parse_cancel(body: object) -> Cancel:
         cancel_subsequent_bookings=bool(data.get("cancelSubsequentBookings", False)),
         seat_uid=data.get("seatUid"),
     )
+
+
+class ZodBadRequest(CalcomError):
+    """A ZodError rendered by Cal.com's ZodExceptionFilter (filters/zod-exception.filter.ts): no details."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+    def body(self, path: str) -> dict[str, Any]:
+        """The filter's body: status, timestamp, path and {code, message} only."""
+        now = datetime.now(UTC)
+        return {
+            "status": "error",
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "path": path,
+            "error": {"code": self.code, "message": self.message},
+        }
+
+
+def _js_type(value: object) -> str:
+    # zod's "received" names for JSON values.
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "array" if isinstance(value, list) else "object"
+
+
+def checked_rescheduled_by(body: Reschedule) -> str | None:
+    """handleNewBooking's `rescheduledBy: z.string().email().optional()` (bookingCreateBodySchema.ts:14).
+
+    The filter joins issues as `${path} - ${message}, `; this is the only issue the simulator can raise.
+    """
+    value = body.rescheduled_by
+    if not body.rescheduled_by_present:
+        return None
+    if not isinstance(value, str):
+        raise ZodBadRequest(f"rescheduledBy - Expected string, received {_js_type(value)}, ")
+    if not _ZOD_EMAIL_RE.match(value):
+        raise ZodBadRequest("rescheduledBy - Invalid email, ")
+    return value

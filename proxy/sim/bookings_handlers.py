@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from proxy.calcom.bookings import parse_cancel, parse_create_booking, parse_reschedule
+from proxy.calcom.bookings import (
+    CreateBooking,
+    checked_rescheduled_by,
+    parse_cancel,
+    parse_create_booking,
+    parse_reschedule,
+)
 from proxy.calcom.errors import BadRequest, NotFound
 from proxy.calcom.jsonwire import json_response
 from proxy.calcom.requests import read_json
@@ -31,22 +37,30 @@ def _require_booking_version(request: web.Request) -> None:
         raise BadRequest(OLD_VERSION)
 
 
-def _booking(state: SimState, uid: str) -> Booking:
+def _booking(
+    state: SimState, uid: str, missing: str = "Booking with uid={uid} was not found in the database"
+) -> Booking:
     found = state.bookings.get(uid)
     if found is None:
-        raise NotFound(f"Booking with uid={uid} was not found in the database")
+        raise NotFound(missing.format(uid=uid))
     return found
 
 
-def _resolve_event_type(
-    state: SimState, event_type_id: int | None, slug: str | None, username: str | None
-) -> EventTypeDef:
-    if event_type_id is not None:
-        return event_type(state, event_type_id)
+def _resolve_event_type(state: SimState, body: CreateBooking) -> EventTypeDef:
+    """bookings.service.ts getBookedEventType (:200-220) and errors.service.ts:10-32 for the misses."""
+    if body.event_type_id is not None:
+        return event_type(state, body.event_type_id)
+    if body.username is None:
+        # The simulator has no teams: every team slug is unknown.
+        raise NotFound(f"Team with slug {body.team_slug} not found")
+    if not any(host.username == body.username for host in state.seed.hosts.values()):
+        raise NotFound(f"User with username {body.username} not found")
     for et in state.seed.event_types.values():
-        if et.slug == slug and state.seed.host_of(et).username == username:
+        if et.slug == body.event_type_slug and state.seed.host_of(et).username == body.username:
             return et
-    raise NotFound(f"Event type with slug {slug} belonging to user {username} not found")
+    raise NotFound(
+        f"Event type with slug {body.event_type_slug} belonging to user {body.username} not found."
+    )
 
 
 async def create_booking(request: web.Request) -> web.Response:
@@ -54,7 +68,7 @@ async def create_booking(request: web.Request) -> web.Response:
     _require_booking_version(request)
     state = request.app[STATE]
     body = parse_create_booking(await read_json(request))
-    et = _resolve_event_type(state, body.event_type_id, body.event_type_slug, body.username)
+    et = _resolve_event_type(state, body)
     booking = await commit(
         state,
         BookingRequest(
@@ -96,8 +110,9 @@ async def cancel_booking(request: web.Request) -> web.Response:
     _require_booking_version(request)
     state = request.app[STATE]
     uid = request.match_info["uid"]
-    booking = _booking(state, uid)
+    # CancelBookingInputPipe validates the body before the service looks the booking up.
     body = parse_cancel(await read_json(request))
+    booking = _booking(state, uid, missing="Booking with uid={uid} not found")
     if booking.status == "cancelled":
         raise BadRequest(
             f"Can't cancel booking with uid={uid} because it has been cancelled already. "
@@ -109,31 +124,39 @@ async def cancel_booking(request: web.Request) -> web.Response:
     return json_response({"status": "success", "data": booking_output(state, booking)})
 
 
+def _require_reschedulable(old: Booking) -> None:
+    """bookings.service.ts canRescheduleBooking (:797-812)."""
+    if old.status != "cancelled":
+        return
+    if old.rescheduled:
+        new_uid = old.rescheduled_to_uid
+        raise BadRequest(
+            f"Can't reschedule booking with uid={old.uid} because it has been cancelled and rescheduled "
+            f"already to booking with uid={new_uid}. You probably want to reschedule {new_uid} instead by "
+            "passing it within the request URL."
+        )
+    raise BadRequest(
+        f"Can't reschedule booking with uid={old.uid} because it has been cancelled. "
+        "Please provide uid of a booking that is not cancelled."
+    )
+
+
 async def reschedule_booking(request: web.Request) -> web.Response:
     """POST /v2/bookings/{uid}/reschedule: 201 with the new booking; the old one is cancelled."""
     _require_booking_version(request)
     state = request.app[STATE]
     uid = request.match_info["uid"]
-    old = _booking(state, uid)
     body = parse_reschedule(await read_json(request))
-    if old.status == "cancelled":
-        if old.rescheduled_to_uid:
-            raise BadRequest(
-                f"Can't reschedule booking with uid={uid} because it has been cancelled and rescheduled "
-                f"already to booking with uid={old.rescheduled_to_uid}. You can reschedule booking with "
-                f"uid={old.rescheduled_to_uid}."
-            )
-        raise BadRequest(
-            f"Can't reschedule booking with uid={uid} because it has been cancelled. "
-            "Please provide uid of a booking that is not cancelled."
-        )
-    length = int((old.end - old.start).total_seconds() // 60)
+    old = _booking(state, uid)
+    _require_reschedulable(old)
+    rescheduled_by = checked_rescheduled_by(body)
     booking = await commit(
         state,
         BookingRequest(
             event_type=state.seed.event_types[old.event_type_id],
             start=body.start,
-            length_in_minutes=length,
+            # input.service.ts:667-668: the new booking lasts the event type's length, whatever the old one.
+            length_in_minutes=None,
             attendee=old.attendee,
             metadata=old.metadata,
             guests=tuple(old.guests),
@@ -141,7 +164,7 @@ async def reschedule_booking(request: web.Request) -> web.Response:
             booking_fields_responses=old.booking_fields_responses,
             rescheduled_from=old,
             rescheduling_reason=body.rescheduling_reason,
-            rescheduled_by_email=body.rescheduled_by,
+            rescheduled_by_email=rescheduled_by,
         ),
     )
     return json_response({"status": "success", "data": booking_output(state, booking)}, status=201)

@@ -17,7 +17,15 @@ OUT_OF_BOUNDS = (
     "Try fetching available slots first using the GET /v2/slots endpoint and then make a booking with "
     '"start" time equal to one of the available slots: https://cal.com/docs/api-reference/v2/slots'
 )
+# Cal.com answers this for a busy host AND for a start outside working hours: both are
+# no_available_users_found_error (handleNewBooking/ensureAvailableUsers.ts:236-258, errors.service.ts:39-43).
 HOST_BUSY = "User either already has booking at this time or is not available"
+# BookingDateInPastError (packages/lib/isOutOfBounds.tsx:9-21), passed through by errors.service.ts:48-49.
+IN_THE_PAST = "Attempting to book a meeting in the past."
+SINGLE_LENGTH = (
+    "Can't specify 'lengthInMinutes' because event type does not have multiple possible lengths. "
+    "Please, remove the 'lengthInMinutes' field from the request."
+)
 # How far ahead the shift fault looks for the next free start.
 SHIFT_HORIZON = timedelta(days=60)
 
@@ -63,13 +71,19 @@ def available_starts(
 def check_bookable(
     state: SimState, et: EventTypeDef, start: datetime, end: datetime, exclude_uid: str | None
 ) -> None:
-    """Raise Cal.com's 400 unless [start, end) is bookable; the slot grid and holds are not enforced."""
+    """Raise Cal.com's 400 unless [start, end) is bookable; the slot grid and holds are not enforced.
+
+    The order is Cal.com's: validateBookingTimeIsNotOutOfBounds (past, then minimum notice) runs before
+    ensureAvailableUsers (working hours and busy times, one message for both).
+    """
     host = state.seed.host_of(et)
-    if start < earliest_start(state, et) or not within_hours(
-        start, end, host.weekly_hours, zone(host.time_zone)
-    ):
+    if start < state.now():
+        raise BadRequest(IN_THE_PAST)
+    if start < earliest_start(state, et):
         raise BadRequest(OUT_OF_BOUNDS)
-    if overlaps(start, end, state.host_busy(host.id, exclude_uid=exclude_uid)):
+    if not within_hours(start, end, host.weekly_hours, zone(host.time_zone)) or overlaps(
+        start, end, state.host_busy(host.id, exclude_uid=exclude_uid)
+    ):
         raise BadRequest(HOST_BUSY)
 
 
@@ -90,13 +104,19 @@ def next_free_start(state: SimState, et: EventTypeDef, after: datetime, length: 
 
 
 def booking_length(et: EventTypeDef, requested: int | None) -> int:
-    """`lengthInMinutes` if allowed for the event type, else its default length."""
+    """`lengthInMinutes` if allowed for the event type, else its default length.
+
+    Cal.com's validateBookingLengthInMinutes (input.service.ts:220-235): any lengthInMinutes on an event
+    type without multiple durations is refused, even one equal to its length.
+    """
     if requested is None:
         return et.length
+    if len(et.length_options) < 2:
+        raise BadRequest(SINGLE_LENGTH)
     if requested not in et.length_options:
         options = ", ".join(str(x) for x in et.length_options)
         raise BadRequest(
-            f"Provided lengthInMinutes={requested} is not one of the possible lengths for the event type. "
+            "Provided 'lengthInMinutes' is not one of the possible lengths for the event type. "
             f"The possible lengths are: {options}"
         )
     return requested

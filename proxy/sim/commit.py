@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,7 +71,7 @@ def insert_booking(
     host = state.seed.host_of(et)
     booking = Booking(
         id=state.next_booking_id(),
-        uid=secrets.token_urlsafe(16),
+        uid=state.new_booking_uid(),
         event_type_id=et.id,
         host_id=host.id,
         start=start,
@@ -93,19 +92,29 @@ def insert_booking(
         booking.rescheduled_from_uid = old.uid
         booking.rescheduling_reason = req.rescheduling_reason
         booking.rescheduled_by_email = req.rescheduled_by_email
+        # handleNewBooking marks the original booking rescheduled, with the same rescheduledBy.
         old.status, old.rescheduled, old.rescheduled_to_uid, old.updated_at = (
             "cancelled",
             True,
             booking.uid,
             now,
         )
+        old.rescheduled_by_email = req.rescheduled_by_email
     state.bookings[booking.uid] = booking
     return booking
 
 
-def _duplicate(state: SimState, host_id: int, start: datetime, end: datetime) -> bool:
+def _duplicate(
+    state: SimState, host_id: int, start: datetime, end: datetime, exclude_uid: str | None
+) -> bool:
+    # A reschedule cancels the original (clearing its key) before creating, in one transaction
+    # (createBooking.ts:175-186), so the original never collides with its own replacement.
     return any(
-        b.host_id == host_id and b.status == "accepted" and b.start == start and b.end == end
+        b.host_id == host_id
+        and b.status == "accepted"
+        and b.start == start
+        and b.end == end
+        and b.uid != exclude_uid
         for b in state.bookings.values()
     )
 
@@ -145,7 +154,7 @@ async def commit(state: SimState, req: BookingRequest) -> Booking:
         # Cal.com checks availability, then inserts without a lock (issue #13397): concurrent requests
         # that all passed the check above all get inserted below.
         await asyncio.sleep(state.race_window_ms / 1000)
-    if state.config.idempotency_guard and _duplicate(state, et.host_id, start, end):
+    if state.config.idempotency_guard and _duplicate(state, et.host_id, start, end, exclude):
         raise BareHttpError(409, "booking_conflict_error")
     booking = insert_booking(state, req, start, end, source="api")
     log.info("sim_booking_created", uid=booking.uid, event_type=et.id, start=start.isoformat())

@@ -29,9 +29,12 @@ class SimConfig:
     fault_seed: int | None = None
     rate_limit: int = DEFAULT_RATE_LIMIT
     rate_limit_window_s: float = 60.0
-    # Cal.com's idempotencyKey guard (exact same start, end and host while ACCEPTED -> bare 409). Off by
-    # default so concurrent identical bookings can both succeed, as reported in Cal.com issue #13397.
-    idempotency_guard: bool = False
+    # Cal.com's idempotencyKey guard, always on there: a unique key of start, end and organizer for ACCEPTED
+    # bookings (prisma/extensions/booking-idempotency-key.ts, schema.prisma:838), so the race loser of an
+    # exact duplicate gets a bare 409 booking_conflict_error (RegularBookingService.ts:2013-2018). Tests
+    # that model issue #13397 with identical requests switch it off; overlapping-but-different bookings
+    # still race past it with it on.
+    idempotency_guard: bool = True
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     now: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic

@@ -2,36 +2,66 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from proxy.calcom.timefmt import format_utc
 from proxy.sim.seed import EventTypeDef, Host
 from proxy.sim.state import Booking, SimState
 
+# Shown only when set: output.service.ts leaves them undefined and JSON.stringify drops them.
 _OPTIONAL_FIELDS = (
-    ("cancellationReason", "cancellation_reason"),
-    ("cancelledByEmail", "cancelled_by_email"),
     ("reschedulingReason", "rescheduling_reason"),
     ("rescheduledByEmail", "rescheduled_by_email"),
     ("rescheduledFromUid", "rescheduled_from_uid"),
     ("rescheduledToUid", "rescheduled_to_uid"),
 )
+# Cal.com cloud's WEBAPP_URL: Cal Video rooms are published as `${WEBAPP_URL}/video/${uid}`
+# (packages/lib/CalEventParser.ts:452-454).
+WEBAPP_URL = "https://app.cal.com"
+CAL_VIDEO = "integrations:daily"
+# getDisplayEmail (output.service.ts:96-98) hides the 25-character suffix platform users carry.
+_PLATFORM_SUFFIX = re.compile(r"\+[a-zA-Z0-9]{25}")
+_ATTENDEE_KEYS = ("name", "email", "displayEmail", "timeZone", "language", "absent", "phoneNumber")
+
+
+def display_email(email: str) -> str:
+    """The email with a platform user's `+<25 characters>` suffix removed (first one only, as JS replace)."""
+    return _PLATFORM_SUFFIX.sub("", email, count=1)
 
 
 def host_output(host: Host) -> dict[str, Any]:
-    """A BookingHost."""
+    """A BookingHost, in the class's @Expose order."""
     return {
         "id": host.id,
         "name": host.name,
         "email": host.email,
+        "displayEmail": display_email(host.email),
         "username": host.username,
         "timeZone": host.time_zone,
     }
 
 
+def attendee_output(attendee: dict[str, Any]) -> dict[str, Any]:
+    """A BookingAttendee; phoneNumber only when the attendee has one."""
+    full = {**attendee, "displayEmail": display_email(str(attendee.get("email", "")))}
+    return {key: full[key] for key in _ATTENDEE_KEYS if full.get(key) is not None}
+
+
+def video_call_url(booking: Booking) -> str | None:
+    """metadata.videoCallUrl as Cal.com stores it after creating the meeting (RegularBookingService.ts)."""
+    if booking.location.startswith(CAL_VIDEO):
+        return f"{WEBAPP_URL}/video/{booking.uid}"
+    if booking.location.startswith("http"):
+        return booking.location
+    given = booking.metadata.get("videoCallUrl")
+    return given if isinstance(given, str) and given else None
+
+
 def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
-    """BookingOutput_2024_08_13 with Cal.com's key order and UTC `….000Z` times."""
+    """BookingOutput_2024_08_13 as services/output.service.ts:104-150 builds it, in @Expose order."""
     et = state.seed.event_types[booking.event_type_id]
+    location = video_call_url(booking) or booking.location
     output: dict[str, Any] = {
         "id": booking.id,
         "uid": booking.uid,
@@ -39,13 +69,13 @@ def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
         "description": booking.description,
         "hosts": [host_output(state.seed.hosts[booking.host_id])],
         "status": booking.status,
+        "cancellationReason": booking.cancellation_reason or "",
+        "cancelledByEmail": booking.cancelled_by_email or "",
     }
     for key, attr in _OPTIONAL_FIELDS:
         value = getattr(booking, attr)
         if value is not None:
             output[key] = value
-    if booking.rescheduled:
-        output["rescheduled"] = True
     output.update(
         {
             "start": format_utc(booking.start),
@@ -53,14 +83,17 @@ def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
             "duration": int((booking.end - booking.start).total_seconds() // 60),
             "eventTypeId": et.id,
             "eventType": {"id": et.id, "slug": et.slug},
-            "meetingUrl": booking.location,
-            "location": booking.location,
+            "meetingUrl": location,
+            "location": location,
             "absentHost": False,
             "createdAt": format_utc(booking.created_at),
             "updatedAt": format_utc(booking.updated_at),
-            "metadata": booking.metadata,
+            # getUserDefinedMetadata: the stored videoCallUrl is not the caller's metadata.
+            "metadata": {k: v for k, v in booking.metadata.items() if k != "videoCallUrl"},
+            # Prisma's `rating Int?`: null until rated, and class-transformer keeps unset fields.
+            "rating": None,
             "icsUid": f"{booking.uid}@Cal.com",
-            "attendees": [booking.attendee],
+            "attendees": [attendee_output(booking.attendee)],
             "guests": booking.guests,
             "bookingFieldsResponses": booking.booking_fields_responses,
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,20 @@ from proxy.sim.faults import FaultRates
 from proxy.sim.ratelimit import FixedWindowLimiter
 
 ACTIVE_STATUSES = frozenset({"accepted", "pending"})
+# short-uuid 4.2.0's default translator (flickrBase58, consistentLength): what Cal.com's booking uids are
+# (RegularBookingService.ts:138,1394-1395 translator.fromUUID(uuidv5(...))).
+FLICKR_BASE58 = "123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+SHORT_UUID_LENGTH = 22
+
+
+def short_uuid(value: uuid.UUID) -> str:
+    """short-uuid's fromUUID: the 128-bit number in flickrBase58, left-padded with '1' to 22 characters."""
+    number = value.int
+    digits: list[str] = []
+    while number:
+        number, digit = divmod(number, len(FLICKR_BASE58))
+        digits.append(FLICKR_BASE58[digit])
+    return "".join(reversed(digits)).rjust(SHORT_UUID_LENGTH, FLICKR_BASE58[0])
 
 
 @dataclass
@@ -119,6 +134,14 @@ class SimState:
         value = self._next_id
         self._next_id += 1
         return value
+
+    def new_booking_uid(self) -> str:
+        """A fresh booking uid in Cal.com's format.
+
+        Cal.com seeds a uuidv5 with the organizer, the start and the wall-clock ms; a random uuid gives the
+        same format without colliding under the simulator's frozen test clocks.
+        """
+        return short_uuid(uuid.uuid4())
 
     def reset(self) -> None:
         """Drop bookings, reservations, counters and runtime fault settings."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from proxy.sim.calendar import HOST_BUSY, OUT_OF_BOUNDS
+from proxy.sim.calendar import HOST_BUSY, IN_THE_PAST, OUT_OF_BOUNDS
 from tests.sim.conftest import ALPHA, BOOK_V, Clock, Factory, booking_body, state_of
 
 
@@ -25,6 +25,7 @@ async def test_create_booking_output(make_client: Factory) -> None:
         {
             "name": "Ada",
             "email": "ada@example.com",
+            "displayEmail": "ada@example.com",
             "timeZone": "Europe/Berlin",
             "language": "en",
             "absent": False,
@@ -80,16 +81,16 @@ async def test_conflict_message_and_cross_event_type_overlap(make_client: Factor
 async def test_out_of_bounds_cases(make_client: Factory, clock: Clock) -> None:
     clock.current = datetime(2030, 9, 2, 9, 0, tzinfo=UTC)
     client = await make_client()
-    for start in (
-        "2030-09-02T09:30:00Z",
-        "2030-08-30T09:00:00Z",
-        "2030-09-02T16:00:00Z",
-        "2030-09-07T09:00:00Z",
-        "2030-09-02T14:45:00Z",
+    for start, message in (
+        ("2030-09-02T09:30:00Z", OUT_OF_BOUNDS),  # inside the minimum notice
+        ("2030-08-30T09:00:00Z", IN_THE_PAST),
+        ("2030-09-02T16:00:00Z", HOST_BUSY),  # 18:00 Berlin: outside working hours
+        ("2030-09-07T09:00:00Z", HOST_BUSY),  # Saturday
+        ("2030-09-02T14:45:00Z", HOST_BUSY),  # would end after 17:00 Berlin
     ):
         response = await client.post("/v2/bookings", json=booking_body(start), headers=BOOK_V)
         assert response.status == 400, start
-        assert (await response.json())["error"]["message"] == OUT_OF_BOUNDS
+        assert (await response.json())["error"]["message"] == message, start
     assert state_of(client).bookings == {}
 
 
@@ -116,6 +117,7 @@ async def test_unknown_event_type_and_length(make_client: Factory) -> None:
         "/v2/bookings", json=booking_body("2030-09-02T07:00:00Z", lengthInMinutes=45), headers=BOOK_V
     )
     assert response.status == 400
+    assert (await response.json())["error"]["message"].startswith("Can't specify 'lengthInMinutes'")
 
 
 async def test_booking_without_version_header_is_refused(make_client: Factory) -> None:
@@ -140,7 +142,7 @@ async def test_get_cancel_and_cancel_again(make_client: Factory) -> None:
     )
     assert response.status == 200
     data = (await response.json())["data"]
-    assert (data["status"], data["cancellationReason"]) == ("cancelled", "ill")
+    assert (data["status"], data["cancellationReason"], data["cancelledByEmail"]) == ("cancelled", "ill", "")
     response = await client.post(f"/v2/bookings/{uid}/cancel", headers=BOOK_V)
     assert response.status == 400
     assert (await response.json())["error"]["message"] == (
@@ -177,17 +179,16 @@ async def test_reschedule(make_client: Factory) -> None:
         new["uid"] != old and new["rescheduledFromUid"] == old and new["start"] == "2030-09-02T07:15:00.000Z"
     )
     previous = (await (await client.get(f"/v2/bookings/{old}", headers=BOOK_V)).json())["data"]
-    assert (previous["status"], previous["rescheduledToUid"], previous["rescheduled"]) == (
-        "cancelled",
-        new["uid"],
-        True,
-    )
+    assert (previous["status"], previous["rescheduledToUid"]) == ("cancelled", new["uid"])
+    assert "rescheduled" not in previous
     response = await client.post(
         f"/v2/bookings/{old}/reschedule", json={"start": "2030-09-02T09:00:00Z"}, headers=BOOK_V
     )
     assert response.status == 400
-    assert (
-        f"rescheduled already to booking with uid={new['uid']}" in (await response.json())["error"]["message"]
+    assert (await response.json())["error"]["message"] == (
+        f"Can't reschedule booking with uid={old} because it has been cancelled and rescheduled already to "
+        f"booking with uid={new['uid']}. You probably want to reschedule {new['uid']} instead by passing it "
+        "within the request URL."
     )
 
 

@@ -19,6 +19,9 @@ Skipped or replaced, because the spec itself is wrong (API-NOTES §4.1, §5.1):
   is 60), so it is checked as an integer and left out of the schema check. `recurrence` is
   `nullable` beside an `allOf`, which OAS 3.0 validators do not apply to the referenced schema, so null
   fails; it is checked to be null directly.
+- BookingOutput_2024_08_13 `rating` is `type: number` without `nullable`, but Cal.com sends null for a booking
+  nobody rated (Prisma `rating Int?`; plainToClass keeps unset fields, services/output.service.ts:144); it is
+  checked to be null directly and left out of the schema check.
 """
 
 from __future__ import annotations
@@ -68,9 +71,14 @@ def validate(instance: Any, schema: dict[str, Any] | str) -> None:
     OAS30Validator({**schema, "components": _components()}).validate(instance)
 
 
+def validate_booking(booking: dict[str, Any]) -> None:
+    assert booking["rating"] is None
+    validate({k: v for k, v in booking.items() if k != "rating"}, "BookingOutput_2024_08_13")
+
+
 def validate_booking_envelope(body: dict[str, Any]) -> None:
     assert body["status"] == "success"
-    validate(body["data"], "BookingOutput_2024_08_13")
+    validate_booking(body["data"])
 
 
 def test_the_oneof_envelope_really_is_unusable() -> None:
@@ -152,7 +160,7 @@ async def test_booking_lifecycle(make_client: Factory) -> None:
     validate(listing["pagination"], "PaginationMetaDto")
     assert len(listing["data"]) == 2
     for item in listing["data"]:
-        validate(item, "BookingOutput_2024_08_13")
+        validate_booking(item)
 
 
 def validate_event_type(item: dict[str, Any]) -> None:
