@@ -156,25 +156,53 @@ class ReservationService:
         ttl_ms: int | None,
         caller: Caller,
         creds: dict[str, str],
+        *,
+        refresh: bool = False,
     ) -> Reservation:
-        """Extend the same slot, or move the reservation to another slot (a new hold, then the old freed)."""
+        """Move the reservation to another slot (a new hold, then the old freed), as Cal.com's PATCH does.
+
+        Cal.com's update refuses any time overlapping a live reservation of the event type, its own
+        included (slots.service.ts:321, no uid filter), so PATCH over one's own time is 422. `refresh`
+        (calproxy's X-Calproxy-Refresh header) keeps calproxy's way to extend one's hold in place.
+        """
         current = await self.find(uid, caller)
         if current is None:
             raise NotFound(f"Slot with uid={uid} not found")
         start_ms = int(start.timestamp() * 1000)
         hold = current.hold
-        if start_ms == hold.start_ms and event_type_id == current.event_type_id:
-            extended = await self.holds.extend(hold.resource, hold.uid, hold.owner, ttl_ms=ttl_ms)
-            if self.budget is not None:
-                # A hold already counted is always kept: this only moves its expiry.
-                await self.budget.tenants.record(caller.tenant, extended, 0)
-            if self.stats is not None:
-                self.stats.note_quoted(extended)  # same observation, later expiry
-            return Reservation(extended, event_type_id)
+        same_event_type = event_type_id == current.event_type_id
+        if refresh and same_event_type and start_ms == hold.start_ms:
+            return await self._extend(current, ttl_ms, caller)
         owner_caller = Caller(tenant=caller.tenant, owner=hold.owner, has_call_id=caller.has_call_id)
+        if same_event_type:
+            await self._refuse_own_overlap(current, start_ms, owner_caller, creds)
         moved = await self.reserve(event_type_id, start, None, ttl_ms, owner_caller, creds)
         await self.release(uid, caller)
         return moved
+
+    async def _extend(self, current: Reservation, ttl_ms: int | None, caller: Caller) -> Reservation:
+        hold = current.hold
+        extended = await self.holds.extend(hold.resource, hold.uid, hold.owner, ttl_ms=ttl_ms)
+        if self.budget is not None:
+            # A hold already counted is always kept: this only moves its expiry.
+            await self.budget.tenants.record(caller.tenant, extended, 0)
+        if self.stats is not None:
+            self.stats.note_quoted(extended)  # same observation, later expiry
+        return Reservation(extended, current.event_type_id)
+
+    async def _refuse_own_overlap(
+        self, current: Reservation, start_ms: int, owner: Caller, creds: dict[str, str]
+    ) -> None:
+        """422 when the new time overlaps the reservation's own live hold; a booking is named first."""
+        view = await self.availability.view(
+            current.event_type_id, None, start_ms, start_ms, owner.owner, creds
+        )
+        length_ms = view.length_ms or (current.hold.end_ms - current.hold.start_ms)
+        if not (start_ms < current.hold.end_ms and current.hold.start_ms < start_ms + length_ms):
+            return
+        if view.verdict(start_ms, length_ms).reason is Reason.BOOKED:
+            raise Unprocessable(ALREADY_BOOKED)  # findActiveOverlappingBooking runs before the overlap check
+        raise Unprocessable(ALREADY_RESERVED)
 
     async def release(self, uid: str, caller: Caller) -> bool:
         """Free a reservation; unknown uids are fine (Cal.com's deleteMany)."""

@@ -60,7 +60,9 @@ VERSIONS = {
 LEGACY_VERSIONS = ["2024-04-15", "2024-06-11", "2024-06-14", "2024-08-13"]
 
 STATUS_TEXT = {
-    400: "Invalid request (class-validator messages in `error.message`), or a refusal such as not_a_slot.",
+    400: "Invalid request (Cal.com's texts in `error.message`; for bodies and queries under Cal.com's global "
+    "ValidationPipe, `Bad Request Exception` with class-validator's errors in `error.details.errors`), or a "
+    "refusal such as not_a_slot.",
     401: "No credential, or one Cal.com does not accept.",
     403: "Forbidden (Cal.com's refusal, or the admin API disabled).",
     404: "Not found (Cal.com's wording: unknown event type, booking or route).",
@@ -358,6 +360,11 @@ CALL_ID = header(
     "unless the deployment signs it (CALPROXY_CALL_ID_SECRETS).",
 )
 IDEMPOTENCY = header("Idempotency-Key", "calproxy: replays the first answer for the same key and body.")
+REFRESH = header(
+    "X-Calproxy-Refresh",
+    "calproxy: `1` extends the caller's own reservation in place (Cal.com answers 422 to a PATCH over the "
+    "reservation's own unexpired time, and so does calproxy without this header).",
+)
 AUTHORIZATION = header(
     "Authorization",
     "`Bearer <token>` where `<token>` is an api key prefixed with cal_ or a managed user access token; "
@@ -596,6 +603,8 @@ def patch(path: str, method: str, operation: Json) -> Json:
         params.append(CALL_ID)
     if path == "/v2/bookings":
         params.append(IDEMPOTENCY)
+    if path == "/v2/slots/reservations/{uid}" and method == "patch":
+        params.append(REFRESH)
     op["parameters"] = params
     responses = op["responses"]
     if path == "/v2/slots":

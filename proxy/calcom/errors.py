@@ -2,6 +2,7 @@
 
 CalcomError(Exception)                 NestJS HttpException envelope {"status":"error",...}
 ├── BadRequest            400 BadRequestException
+│   └── ValidationFailed  400 from the global ValidationPipe: details {"errors":[ValidationError...]}
 ├── Unauthorized          401 UnauthorizedException
 ├── Forbidden             403 ForbiddenException
 ├── NotFound              404 NotFoundException
@@ -80,6 +81,24 @@ class BadRequest(CalcomError):
 
     status = 400
     code = "BadRequestException"
+
+
+class ValidationFailed(BadRequest):
+    """The global ValidationPipe's `new BadRequestException({errors})` (bootstrap.ts:58-70).
+
+    An object response with no `message` makes Nest name the exception after its class, so the message
+    is "Bad Request Exception" and `details` is the object itself: no message, error or statusCode.
+    """
+
+    MESSAGE: ClassVar[str] = "Bad Request Exception"
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(self.MESSAGE)
+        self.errors = errors
+
+    def details(self) -> Any:
+        """`{"errors": [...]}`: class-validator's ValidationErrors as JSON."""
+        return {"errors": self.errors}
 
 
 class Unauthorized(CalcomError):

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from proxy.calcom.bookings import BODY_NOT_OBJECT, BODY_REQUIRED
+from proxy.calcom.bookings import BODY_NOT_OBJECT
 from proxy.calcom.bounds import MAX_LENGTH_MINUTES, instant_error, length_error
 from proxy.calcom.errors import BadRequest, Unauthorized
 from proxy.calcom.timefmt import format_utc, parse_instant
-from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
+from proxy.calcom.validation import FieldError, is_int, raise_if_pipe_errors, stripped
 
 DEFAULT_RESERVATION_MINUTES = 5
 # A year of minutes: far beyond any hold TTL policy (which caps it anyway), far below datetime's limits.
 MAX_RESERVATION_MINUTES = 366 * 24 * 60
 RESERVE_FIELDS = ("eventTypeId", "slotStart", "slotDuration", "reservationDuration")
-LEGACY_RESERVE_FIELDS = ("eventTypeId", "slotUtcStartDate", "slotUtcEndDate", "bookingUid")
+LEGACY_RESERVE_FIELDS = ("eventTypeId", "slotUtcStartDate", "slotUtcEndDate", "bookingUid", "_isDryRun")
 AUTH_ONLY_DURATION = (
     "reservationDuration can only be used for authenticated requests - "
     "use access token, api key or OAuth credentials"
@@ -44,11 +45,13 @@ class LegacyReserve:
     slot_start: datetime
     slot_end: datetime
     booking_uid: str | None
+    # Cal.com answers a uid but reserves nothing (slots.service.ts 2024-04-15 reserveSlot).
+    dry_run: bool = False
 
 
 def _object(body: object) -> dict[str, Any]:
     if body is None:
-        raise BadRequest(BODY_REQUIRED)
+        return {}  # body-parser hands an empty body to the pipe as {}: the missing fields are named
     if not isinstance(body, dict):
         raise BadRequest(BODY_NOT_OBJECT)
     return body
@@ -58,71 +61,97 @@ def _date_error(data: dict[str, Any], name: str) -> FieldError | None:
     return instant_error(name, data.get(name))
 
 
-def _int_errors(data: dict[str, Any], names: tuple[str, ...], required: tuple[str, ...]) -> list[FieldError]:
-    errors = []
-    for name in names:
-        if (name in data or name in required) and not is_int(data.get(name)):
-            errors.append(FieldError(name, (f"{name} must be an integer number",)))
-    return errors
+def _int_error(
+    data: dict[str, Any], name: str, *, optional: bool, high: int | None = None
+) -> FieldError | None:
+    """IsInt (IsOptional skips null and absent), then calproxy's upper bound on a positive length."""
+    value: Any = data.get(name)
+    if optional and value is None:
+        return None
+    if not is_int(value):
+        return FieldError(name, (f"{name} must be an integer number",))
+    if high is None or int(value) <= 0:
+        # Cal.com sets no maximum; zero and below are left to the service, as Cal.com leaves them.
+        return None
+    return length_error(name, int(value), high=high)
 
 
-def _length_errors(data: dict[str, Any]) -> list[FieldError]:
-    """Lengths beyond any datetime arithmetic (2**63 or 1e308 minutes) are refused before any is done.
+def _errors(candidates: list[FieldError | None]) -> list[FieldError]:
+    return [error for error in candidates if error is not None]
 
-    Cal.com sets no maximum on either; one day of slot and one year of reservation are far past any use.
-    Zero and below are left to the later checks, as before (Cal.com reads 0 as "not given").
+
+def parse_reserve_slot(body: object, *, authenticated: bool | None = None) -> ReserveSlot:
+    """Validate a POST/PATCH /v2/slots/reservations body as the global ValidationPipe does.
+
+    Unknown keys are dropped (whitelist without forbidNonWhitelisted); errors come in the DTO's declaration
+    order (reserve-slot.input.ts). Lengths past a day of slot or a year of reservation are calproxy's bound.
+    `authenticated` (POST only) also applies require_auth_for_duration.
     """
-    errors = []
-    limits = (("slotDuration", MAX_LENGTH_MINUTES), ("reservationDuration", MAX_RESERVATION_MINUTES))
-    for name, high in limits:
-        value = data.get(name)
-        if value is not None and is_int(value) and int(value) > 0:
-            error = length_error(name, int(value), high=high)
-            if error is not None:
-                errors.append(error)
-    return errors
-
-
-def parse_reserve_slot(body: object, *, authenticated: bool) -> ReserveSlot:
-    """Validate a POST/PATCH /v2/slots/reservations body; 401 for reservationDuration without credentials."""
-    data = _object(body)
-    errors = unknown_properties(data, RESERVE_FIELDS)
-    errors.extend(_int_errors(data, ("eventTypeId",), ("eventTypeId",)))
-    start_error = _date_error(data, "slotStart")
-    if start_error is not None:
-        errors.append(start_error)
-    errors.extend(_int_errors(data, ("slotDuration", "reservationDuration"), ()))
-    errors.extend(_length_errors(data))
-    raise_if_errors(errors)
-    reservation = data.get("reservationDuration")
-    if reservation is not None and not authenticated:
-        raise Unauthorized(AUTH_ONLY_DURATION)
-    duration = data.get("slotDuration")
-    return ReserveSlot(
+    data = stripped(_object(body), RESERVE_FIELDS)
+    errors = _errors(
+        [
+            _int_error(data, "eventTypeId", optional=False),
+            _date_error(data, "slotStart"),
+            _int_error(data, "slotDuration", optional=True, high=MAX_LENGTH_MINUTES),
+            _int_error(data, "reservationDuration", optional=True, high=MAX_RESERVATION_MINUTES),
+        ]
+    )
+    raise_if_pipe_errors(errors, data)
+    duration, reservation = data.get("slotDuration"), data.get("reservationDuration")
+    parsed = ReserveSlot(
         event_type_id=int(data["eventTypeId"]),
         slot_start=parse_instant(data["slotStart"]),
         slot_duration=None if duration is None else int(duration),
         reservation_duration=None if reservation is None else int(reservation),
     )
+    if authenticated is not None:
+        require_auth_for_duration(parsed, authenticated=authenticated)
+    return parsed
+
+
+def require_auth_for_duration(body: ReserveSlot, *, authenticated: bool) -> None:
+    """POST only (slots.service.ts reserveSlot 96-100): a truthy reservationDuration needs credentials.
+
+    updateReservedSlot has no such check, so PATCH takes reservationDuration from anyone.
+    """
+    if body.reservation_duration and not authenticated:
+        raise Unauthorized(AUTH_ONLY_DURATION)
+
+
+def not_a_possible_length(options: Iterable[int]) -> str:
+    """validateSlotDuration's refusal (slots.service.ts:224-229)."""
+    return (
+        "Provided 'slotDuration' is not one of the possible lengths for the event type. The possible "
+        f"lengths for this variable length event type are: {', '.join(str(x) for x in options)}"
+    )
+
+
+def _optional_type_error(data: dict[str, Any], name: str, kind: type, message: str) -> FieldError | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
+        return None
+    return FieldError(name, (f"{name} {message}",))
 
 
 def parse_legacy_reserve(body: object) -> LegacyReserve:
-    """Validate a legacy `POST /v2/slots/reserve` body `{eventTypeId, slotUtcStartDate, slotUtcEndDate}`."""
-    data = _object(body)
-    errors = unknown_properties(data, LEGACY_RESERVE_FIELDS)
-    errors.extend(_int_errors(data, ("eventTypeId",), ("eventTypeId",)))
-    for name in ("slotUtcStartDate", "slotUtcEndDate"):
-        error = _date_error(data, name)
-        if error is not None:
-            errors.append(error)
-    if "bookingUid" in data and not isinstance(data["bookingUid"], str):
-        errors.append(FieldError("bookingUid", ("bookingUid must be a string",)))
-    raise_if_errors(errors)
+    """Validate a legacy `POST /v2/slots/reserve` body (ReserveSlotInput_2024_04_15, global pipe)."""
+    data = stripped(_object(body), LEGACY_RESERVE_FIELDS)
+    errors = _errors(
+        [
+            _int_error(data, "eventTypeId", optional=False),
+            _date_error(data, "slotUtcStartDate"),
+            _date_error(data, "slotUtcEndDate"),
+            _optional_type_error(data, "bookingUid", str, "must be a string"),
+            _optional_type_error(data, "_isDryRun", bool, "must be a boolean value"),
+        ]
+    )
+    raise_if_pipe_errors(errors, data)
     return LegacyReserve(
         event_type_id=int(data["eventTypeId"]),
         slot_start=parse_instant(data["slotUtcStartDate"]),
         slot_end=parse_instant(data["slotUtcEndDate"]),
         booking_uid=data.get("bookingUid"),
+        dry_run=data.get("_isDryRun") is True,
     )
 
 
@@ -135,13 +164,17 @@ def reserved_slot_output(
     uid: str,
     until: datetime,
 ) -> dict[str, Any]:
-    """The `data` of GET /v2/slots/reservations/{uid} (no reservationDuration)."""
+    """The `data` of GET /v2/slots/reservations/{uid} (no reservationDuration).
+
+    plainToClass(..., excludeAll) writes the output class's properties in declaration order, and
+    GetReservedSlotOutput_2024_09_04 declares reservationUid first (get-reserved-slot.output.ts).
+    """
     return {
+        "reservationUid": uid,
         "eventTypeId": event_type_id,
         "slotStart": format_utc(slot_start),
         "slotEnd": format_utc(slot_end),
         "slotDuration": slot_duration,
-        "reservationUid": uid,
         "reservationUntil": format_utc(until),
     }
 
@@ -156,17 +189,13 @@ def reservation_output(
     reservation_duration: int,
     until: datetime,
 ) -> dict[str, Any]:
-    """The `data` of POST/PATCH /v2/slots/reservations: ReserveSlotOutput_2024_09_04 as sent on the wire."""
-    output = reserved_slot_output(
-        event_type_id=event_type_id,
-        slot_start=slot_start,
-        slot_end=slot_end,
-        slot_duration=slot_duration,
-        uid=uid,
-        until=until,
-    )
-    # Key order follows the controller's output class: reservationDuration sits before reservationUntil.
-    until_text = output.pop("reservationUntil")
-    output["reservationDuration"] = reservation_duration
-    output["reservationUntil"] = until_text
-    return output
+    """The `data` of POST/PATCH /v2/slots/reservations: ReserveSlotOutput_2024_09_04's declaration order."""
+    return {
+        "eventTypeId": event_type_id,
+        "slotStart": format_utc(slot_start),
+        "slotEnd": format_utc(slot_end),
+        "slotDuration": slot_duration,
+        "reservationUid": uid,
+        "reservationDuration": reservation_duration,
+        "reservationUntil": format_utc(until),
+    }

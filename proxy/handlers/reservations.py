@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from aiohttp import web
 
 from proxy.calcom.errors import NotFound
 from proxy.calcom.jsonwire import json_response
 from proxy.calcom.requests import read_json
-from proxy.calcom.reservations import parse_legacy_reserve, parse_reserve_slot
+from proxy.calcom.reservations import parse_legacy_reserve, parse_reserve_slot, require_auth_for_duration
 from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04, request_version
 from proxy.handlers.context import answers_throttled, caller, creds, holding_caller, services
+from proxy.identity import Caller
 
 LEGACY_RESERVATION_MINUTES = 5
+# calproxy's own PATCH variant: extend one's live hold in place. Cal.com refuses a PATCH over the
+# reservation's own unexpired time with 422, and so does calproxy without this header.
+REFRESH_HEADER = "X-Calproxy-Refresh"
 
 
 def _require(request: web.Request, allowed: frozenset[str]) -> None:
@@ -20,7 +27,12 @@ def _require(request: web.Request, allowed: frozenset[str]) -> None:
 
 
 def _ttl_ms(minutes: int | None) -> int | None:
-    return None if minutes is None else minutes * 60_000
+    # Cal.com keeps 0 or less (`?? 5`) as an already expired row; a hold needs a TTL: those get the default.
+    return minutes * 60_000 if minutes and minutes > 0 else None
+
+
+def _wants_refresh(request: web.Request) -> bool:
+    return request.headers.get(REFRESH_HEADER, "").strip().lower() in ("1", "true", "yes")
 
 
 @answers_throttled
@@ -28,7 +40,8 @@ async def create(request: web.Request) -> web.Response:
     """POST /v2/slots/reservations: 201 with reservationUid and reservationUntil."""
     _require(request, frozenset({V2024_09_04}))
     who = await holding_caller(request)
-    body = parse_reserve_slot(await read_json(request), authenticated=bool(creds(request)))
+    body = parse_reserve_slot(await read_json(request))
+    require_auth_for_duration(body, authenticated=bool(creds(request)))
     svc = services(request)
     reservation = await svc.reservations.reserve(
         body.event_type_id,
@@ -52,10 +65,13 @@ async def get(request: web.Request) -> web.Response:
 
 @answers_throttled
 async def update(request: web.Request) -> web.Response:
-    """PATCH /v2/slots/reservations/{uid}: extend, or move to another slot."""
+    """PATCH /v2/slots/reservations/{uid}: move to another slot (or, with X-Calproxy-Refresh, extend).
+
+    Cal.com's PATCH takes reservationDuration without credentials (no 401 check in updateReservedSlot).
+    """
     _require(request, frozenset({V2024_09_04}))
     who = await holding_caller(request)
-    body = parse_reserve_slot(await read_json(request), authenticated=bool(creds(request)))
+    body = parse_reserve_slot(await read_json(request))
     reservation = await services(request).reservations.update(
         request.match_info["uid"],
         body.event_type_id,
@@ -63,6 +79,7 @@ async def update(request: web.Request) -> web.Response:
         _ttl_ms(body.reservation_duration),
         who,
         creds(request),
+        refresh=_wants_refresh(request),
     )
     return json_response({"status": "success", "data": reservation.output(with_duration=True)})
 
@@ -81,6 +98,8 @@ async def legacy_reserve(request: web.Request) -> web.Response:
     who = await holding_caller(request)
     body = parse_legacy_reserve(await read_json(request))
     svc = services(request)
+    if body.dry_run:
+        return await _legacy_dry_run(request, body.event_type_id, body.slot_start, who)
     reservation = await svc.reservations.reserve(
         body.event_type_id,
         body.slot_start,
@@ -90,6 +109,20 @@ async def legacy_reserve(request: web.Request) -> web.Response:
         creds(request),
     )
     uid = reservation.uid
+    response = json_response({"status": "success", "data": uid}, status=201)
+    response.set_cookie("uid", uid, path="/")
+    return response
+
+
+async def _legacy_dry_run(
+    request: web.Request, event_type_id: int, start: datetime, who: Caller
+) -> web.Response:
+    """_isDryRun: Cal.com looks the event type up and answers a uid, reserving nothing."""
+    start_ms = int(start.timestamp() * 1000)
+    await services(request).availability.view(
+        event_type_id, None, start_ms, start_ms, who.owner, creds(request)
+    )
+    uid = request.cookies.get("uid") or str(uuid.uuid4())
     response = json_response({"status": "success", "data": uid}, status=201)
     response.set_cookie("uid", uid, path="/")
     return response

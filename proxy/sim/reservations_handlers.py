@@ -16,8 +16,10 @@ from proxy.calcom.reservations import (
     DEFAULT_RESERVATION_MINUTES,
     NOT_VARIABLE_LENGTH,
     ReserveSlot,
+    not_a_possible_length,
     parse_legacy_reserve,
     parse_reserve_slot,
+    require_auth_for_duration,
     reservation_output,
     reserved_slot_output,
 )
@@ -29,6 +31,8 @@ from proxy.sim.seed import EventTypeDef
 from proxy.sim.state import Reservation, SimState
 
 NEW_VERSIONS = frozenset({V2024_09_04})
+# SlotsService_2024_04_15.reserveSlot's refusal, without the id the newer service names.
+LEGACY_EVENT_TYPE_NOT_FOUND = "Event Type not found"
 
 
 def _event_type(state: SimState, event_type_id: int) -> EventTypeDef:
@@ -39,39 +43,43 @@ def _event_type(state: SimState, event_type_id: int) -> EventTypeDef:
 
 
 def _slot_length(et: EventTypeDef, requested: int | None) -> int:
-    if requested is None:
+    # `if (input.slotDuration)`: 0 reads as "not given" (slots.service.ts:124-128).
+    if not requested:
         return et.length
     if len(et.length_options) < 2:
         raise BadRequest(NOT_VARIABLE_LENGTH)
     if requested not in et.length_options:
-        raise BadRequest(
-            f"You passed 'slotDuration' of {requested} minutes which is not one of the possible lengths "
-            f"of this event type: {', '.join(str(x) for x in et.length_options)}."
-        )
+        raise BadRequest(not_a_possible_length(et.length_options))
     return requested
 
 
-def _check_free(
-    state: SimState, et: EventTypeDef, start: datetime, end: datetime, skip_uid: str | None
-) -> None:
-    now = state.now()
-    held = [
-        (r.start, r.end)
-        for r in state.reservations.values()
-        if r.event_type_id == et.id and r.release_at > now and r.uid != skip_uid
-    ]
-    if overlaps(start, end, held):
-        raise Unprocessable(ALREADY_RESERVED)
+def _reservation_overlaps(held: Reservation, start: datetime, end: datetime) -> bool:
+    """getOverlappingSlotReservation's four cases (slots.repository.ts:35-57), kept literally."""
+    s, e = held.start, held.end
+    return (s <= start < e) or (s < end <= e) or (s <= start and e >= end) or (s >= start and e <= end)
+
+
+def _check_free(state: SimState, et: EventTypeDef, start: datetime, end: datetime) -> None:
+    """Booked first, then any unexpired reservation of the event type, the one being updated included.
+
+    updateReservedSlot runs the same overlap query as reserveSlot, with no uid filter (slots.service.ts:321),
+    so refreshing a live reservation over its own time is refused like anyone else's.
+    """
     booked = [(b.start, b.end) for b in state.bookings.values() if b.event_type_id == et.id and b.active]
     if overlaps(start, end, booked):
         raise Unprocessable(ALREADY_BOOKED)
+    now = state.now()
+    for held in state.reservations.values():
+        if held.event_type_id == et.id and held.release_at > now and _reservation_overlaps(held, start, end):
+            raise Unprocessable(ALREADY_RESERVED)
 
 
 def _store(state: SimState, uid: str, et: EventTypeDef, body: ReserveSlot) -> Reservation:
     length = _slot_length(et, body.slot_duration)
     end = body.slot_start + timedelta(minutes=length)
-    _check_free(state, et, body.slot_start, end, uid)
-    minutes = body.reservation_duration or DEFAULT_RESERVATION_MINUTES
+    _check_free(state, et, body.slot_start, end)
+    # `input.reservationDuration ?? DEFAULT_RESERVATION_DURATION`: an explicit 0 is kept.
+    minutes = DEFAULT_RESERVATION_MINUTES if body.reservation_duration is None else body.reservation_duration
     reservation = Reservation(
         uid=uid,
         event_type_id=et.id,
@@ -102,17 +110,21 @@ async def create_reservation(request: web.Request) -> web.Response:
     """POST /v2/slots/reservations: 201 ReserveSlotOutputResponse_2024_09_04."""
     require_version(request, NEW_VERSIONS)
     state = request.app[STATE]
-    body = parse_reserve_slot(await read_json(request), authenticated=caller(request).user_id is not None)
+    body = parse_reserve_slot(await read_json(request))
+    require_auth_for_duration(body, authenticated=caller(request).user_id is not None)
     reservation = _store(state, str(uuid.uuid4()), _event_type(state, body.event_type_id), body)
     return json_response({"status": "success", "data": _output(reservation)}, status=201)
 
 
 async def get_reservation(request: web.Request) -> web.Response:
-    """GET /v2/slots/reservations/{uid}: the hold without reservationDuration, or data null."""
+    """GET /v2/slots/reservations/{uid}: the row without reservationDuration, or data null.
+
+    getByUid has no expiry filter (slots.repository.ts:11-13): an expired row is answered until deleted.
+    """
     require_version(request, NEW_VERSIONS)
     state = request.app[STATE]
     found = state.reservations.get(request.match_info["uid"])
-    if found is None or found.release_at <= state.now():
+    if found is None:
         return json_response({"status": "success", "data": None})
     data = reserved_slot_output(
         event_type_id=found.event_type_id,
@@ -126,11 +138,14 @@ async def get_reservation(request: web.Request) -> web.Response:
 
 
 async def update_reservation(request: web.Request) -> web.Response:
-    """PATCH /v2/slots/reservations/{uid}: move or extend a hold; 404 for an unknown uid."""
+    """PATCH /v2/slots/reservations/{uid}: move a reservation; 404 for an unknown uid.
+
+    No auth guard and no reservationDuration check here (slots.service.ts:271-332).
+    """
     require_version(request, NEW_VERSIONS)
     state = request.app[STATE]
     uid = request.match_info["uid"]
-    body = parse_reserve_slot(await read_json(request), authenticated=caller(request).user_id is not None)
+    body = parse_reserve_slot(await read_json(request))
     if uid not in state.reservations:
         raise NotFound(f"Slot with uid={uid} not found")
     reservation = _store(state, uid, _event_type(state, body.event_type_id), body)
@@ -149,8 +164,14 @@ async def legacy_reserve(request: web.Request) -> web.Response:
     require_version(request, LEGACY_SLOTS_VERSIONS)
     state = request.app[STATE]
     body = parse_legacy_reserve(await read_json(request))
-    et = _event_type(state, body.event_type_id)
+    if body.event_type_id not in state.seed.event_types:
+        raise NotFound(LEGACY_EVENT_TYPE_NOT_FOUND)
+    et = state.seed.event_types[body.event_type_id]
     uid = request.cookies.get("uid") or str(uuid.uuid4())
+    response = json_response({"status": "success", "data": uid}, status=201)
+    response.set_cookie("uid", uid, path="/")
+    if body.dry_run:
+        return response
     minutes = DEFAULT_RESERVATION_MINUTES
     state.reservations[uid] = Reservation(
         uid=uid,
@@ -162,8 +183,6 @@ async def legacy_reserve(request: web.Request) -> web.Response:
         reservation_duration=minutes,
         release_at=state.now() + timedelta(minutes=minutes),
     )
-    response = json_response({"status": "success", "data": uid}, status=201)
-    response.set_cookie("uid", uid, path="/")
     return response
 
 
