@@ -29,6 +29,7 @@ FLUSH_EVERY_S = 5.0
 UPSTREAM_REQUESTS = "upstream"
 UPSTREAM_429 = "upstream_429"
 COMMIT_PREFIX = "commit:"
+MIRROR_PREFIX = "mirror:"
 
 
 def minute_of(epoch_s: float) -> int:
@@ -46,11 +47,17 @@ def summarise(buckets: list[dict[str, int]]) -> dict[str, Any]:
         for name, n in sorted(total.items())
         if name.startswith(COMMIT_PREFIX)
     }
+    mirrors = {
+        name.removeprefix(MIRROR_PREFIX): n
+        for name, n in sorted(total.items())
+        if name.startswith(MIRROR_PREFIX)
+    }
     return {
         "minutes": WINDOW_MINUTES,
         "upstreamRequests": total[UPSTREAM_REQUESTS],
         "upstream429": total[UPSTREAM_429],
         "commits": commits,
+        "mirrors": mirrors,
     }
 
 

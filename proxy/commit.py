@@ -34,6 +34,7 @@ from proxy.ledger import CommitState, Ledger, LedgerEntry
 from proxy.liveness import Liveness
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
+from proxy.mirror import HoldMirror
 from proxy.opstats import OpsStats
 from proxy.outcome import Outcome, OutcomeResolver
 from proxy.sharing import Sharing
@@ -109,6 +110,8 @@ class CommitService:
     idempotency: Idempotency
     liveness: Liveness
     sharing: Sharing
+    # Mirrors holds as Cal.com reservations: a booked or released hold's reservation is deleted.
+    mirror: HoldMirror | None = None
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -422,6 +425,8 @@ class CommitService:
         )
         if isinstance(closed, BaseException):
             raise closed
+        if action == "release" and self.mirror is not None:
+            self.mirror.gone(plan.resource, ticket.hold.uid)
         log.warning("commit_not_confirmed", commit=entry.commit_id, kind=outcome.kind)
         raise error
 
@@ -461,6 +466,8 @@ class CommitService:
         if closed != ticket.hold.uid:
             # Our hold lapsed during a slow commit; a fresh booked marker blocks the slot all the same.
             self.metrics.hold_expired_during_commit.inc()
+        if self.mirror is not None:
+            self.mirror.gone(plan.resource, ticket.hold.uid)  # the booking replaces the reservation
         self.metrics.hold_age_at_commit.observe(age_ms / 1000)
         log.info("commit_confirmed", commit=entry.commit_id, booking=outcome.booking_uid)
         return committed

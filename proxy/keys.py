@@ -148,6 +148,10 @@ class ProxyKeys:
         """Lock: one process settles a dead process's open commits at a time."""
         return f"{self.prefix}:proc:{{proc}}:sweep:{process_id}"
 
+    def mirror(self, resource: str) -> str:
+        """Hash hold uid -> JSON of its Cal.com reservation (uid, event type, start, end, expiry)."""
+        return f"{self.prefix}:mirror:{{{escape_resource(resource)}}}"
+
     def sharing(self) -> str:
         """Hash event type id -> "<resource>|<expires ms>": which calendar it books, learned from Cal.com."""
         return f"{self.prefix}:sharing:{{sharing}}"

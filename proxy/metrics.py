@@ -34,6 +34,13 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.quotes = Counter("calproxy_quotes_total", "Quotes by answer.", ["result"], registry=r)
+        self.hold_mirrors = Counter(
+            "calproxy_hold_mirrors_total",
+            "Holds mirrored as Cal.com reservations, by result (mirrored, degraded: the upstream budget "
+            "was short, failed, removed).",
+            ["result"],
+            registry=r,
+        )
         self.commits = Counter(
             "calproxy_bookings_total", "Booking commits by result.", ["result"], registry=r
         )

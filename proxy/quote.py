@@ -13,6 +13,7 @@ from proxy.calcom.bounds import MAX_LENGTH_MINUTES, instant_error
 from proxy.calcom.timefmt import format_ms, is_valid_zone, parse_instant
 from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
 from proxy.identity import Caller, hold_uid_for, public_uid
+from proxy.mirror import HoldMirror
 from proxy.opstats import OpsStats
 from proxy.slotmath import DAY_MS, Reason, nearest
 
@@ -140,6 +141,8 @@ class QuoteService:
     stats: OpsStats | None = None
     # Tenant and per-resource-share hold budgets (None: unbudgeted).
     budget: HoldBudget | None = None
+    # Mirrors holds as Cal.com reservations (None or disabled: Redis-only holds).
+    mirror: HoldMirror | None = None
 
     async def quote(self, request: QuoteRequest, caller: Caller, credentials: dict[str, str]) -> QuoteResult:
         """Check the exact instant, hold it when free, otherwise explain and offer the nearest free slots."""
@@ -180,6 +183,8 @@ class QuoteService:
         if hold is not None and self.stats is not None:
             # Only the quoted slot: an unchosen held alternative would read as a caller still deciding.
             self.stats.note_quoted(hold)
+        if hold is not None and self.mirror is not None:
+            self.mirror.placed(hold, request.event_type_id)
         alternatives: list[Alternative] = []
         if hold is None:
             alternatives = await self._alternatives(view, request, caller, start_ms, length_ms)
@@ -228,4 +233,6 @@ class QuoteService:
                 allowed = 0
                 chosen.append(Alternative(s, s + length_ms, None))
                 continue
+            if self.mirror is not None:
+                self.mirror.placed(hold, request.event_type_id)
             chosen.append(Alternative(s, s + length_ms, hold))

@@ -24,6 +24,7 @@ from proxy.calcom.reservations import (
 )
 from proxy.calcom.timefmt import from_ms
 from proxy.identity import Caller, hold_uid_for, owner_in_tenant, parse_public_uid, public_uid
+from proxy.mirror import HoldMirror
 from proxy.opstats import OpsStats
 from proxy.slotmath import Reason
 
@@ -83,6 +84,8 @@ class ReservationService:
     stats: OpsStats | None = None
     # Tenant and per-resource-share hold budgets (None: unbudgeted).
     budget: HoldBudget | None = None
+    # Mirrors holds as Cal.com reservations (None or disabled: Redis-only holds).
+    mirror: HoldMirror | None = None
 
     async def reserve(
         self,
@@ -136,6 +139,8 @@ class ReservationService:
             await self.budget.admit(view, caller.tenant, hold, required=True)
         if self.stats is not None:
             self.stats.note_quoted(hold)
+        if self.mirror is not None:
+            self.mirror.placed(hold, event_type_id)
         return Reservation(hold, event_type_id)
 
     async def find(self, uid: str, caller: Caller) -> Reservation | None:
@@ -188,6 +193,8 @@ class ReservationService:
             await self.budget.tenants.record(caller.tenant, extended, 0)
         if self.stats is not None:
             self.stats.note_quoted(extended)  # same observation, later expiry
+        if self.mirror is not None:
+            self.mirror.placed(extended, current.event_type_id)
         return Reservation(extended, current.event_type_id)
 
     async def _refuse_own_overlap(
@@ -211,6 +218,8 @@ class ReservationService:
             return False
         try:
             await self.holds.release(found.hold.resource, found.hold.uid, found.hold.owner)
+            if self.mirror is not None:
+                self.mirror.gone(found.hold.resource, found.hold.uid)
         except HoldError:
             return False
         if self.budget is not None:

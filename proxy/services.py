@@ -23,6 +23,7 @@ from proxy.keys import ProxyKeys
 from proxy.ledger import Ledger
 from proxy.liveness import Liveness
 from proxy.metrics import Metrics, status_class
+from proxy.mirror import HoldMirror
 from proxy.opstats import GRACE_MS, OpsStats
 from proxy.outcome import OutcomeResolver
 from proxy.quote import QuoteService
@@ -64,6 +65,7 @@ class Services:
     liveness: Liveness
     abandoned: AbandonedCommits
     sharing: Sharing
+    mirror: HoldMirror
     stats: OpsStats
     activity: Activity
     readiness: ReadinessProbe
@@ -81,6 +83,7 @@ class Services:
 
     async def aclose(self) -> None:
         """Stop background listeners and close the upstream client (Redis is closed by its owner)."""
+        await self.mirror.aclose()
         await self.holds.aclose()
         await self.http.aclose()
 
@@ -211,6 +214,12 @@ def build_services(
         search_days=settings.alternatives_search_days,
     )
     resolver = OutcomeResolver(upstream=upstream, metrics=metrics, clock=clock)
+    mirror = HoldMirror(
+        upstream, redis, keys, holds, resources, metrics, activity,
+        enabled=settings.mirror_holds and upstream.has_own_credentials, clock=clock,
+        on_removed=lambda et, days: snapshots.invalidate(et, None, days),
+    )  # fmt: skip
+    snapshots.own_reservations = mirror.reserved_starts
     liveness = Liveness(redis, keys)
     reach = KeyReach(upstream)
     commits = CommitService(
@@ -229,6 +238,7 @@ def build_services(
         idempotency=idempotency,
         liveness=liveness,
         sharing=sharing,
+        mirror=mirror,
     )
     services = Services(
         settings=settings,
@@ -248,13 +258,15 @@ def build_services(
             settings.max_holds_per_owner,
             stats,
             budget,
+            mirror,
         ),
-        reservations=ReservationService(availability, holds, stats, budget),
+        reservations=ReservationService(availability, holds, stats, budget, mirror),
         ledger=ledger,
         idempotency=idempotency,
         commits=commits,
         liveness=liveness,
         sharing=sharing,
+        mirror=mirror,
         abandoned=AbandonedCommits(
             ledger,
             resolver,

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # How often each process checks that Redis still holds its data (the sentinel key); a loss triggers a
     # reconciliation that rebuilds the ledger from Cal.com.
     state_check_s: float = Field(2.0, gt=0, le=3600)
+    # Mirror every hold as a Cal.com slot reservation, so Cal.com's own booking page hides held slots
+    # (issue 11; off until measured: it costs upstream requests).
+    mirror_holds: bool = False
     # Reconciliation (issue 10): bookings that started longer ago than the grace are no longer read from
     # Cal.com; ledger entries whose booking ended longer ago than the retention leave the live ledger
     # (archived).

@@ -107,6 +107,11 @@ class CalcomClient:
         self._observe = observer
 
     @property
+    def own_credentials(self) -> dict[str, str]:
+        """calproxy's own key as request headers (empty without one): for calproxy's own upstream work."""
+        return dict(self._own_credentials)
+
+    @property
     def has_own_credentials(self) -> bool:
         """Whether the proxy can list bookings on its own (reconciliation, unknown outcomes)."""
         return bool(self._own_credentials)

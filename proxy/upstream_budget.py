@@ -46,10 +46,12 @@ from proxy.upstream import Admission, UpstreamResponse
 
 log = get_logger(__name__)
 
-Priority = Literal["commit", "slots", "background"]
-PRIORITIES: tuple[Priority, ...] = ("commit", "slots", "background")
-SHARES: dict[Priority, float] = {"commit": 1.0, "slots": 0.9, "background": 0.5}
-MAX_WAIT_S: dict[Priority, float] = {"commit": 2.0, "slots": 1.0, "background": 20.0}
+Priority = Literal["commit", "slots", "mirror", "background"]
+PRIORITIES: tuple[Priority, ...] = ("commit", "slots", "mirror", "background")
+# "mirror": holds mirrored as Cal.com reservations (proxy.mirror) never wait: a mirror that cannot be sent at
+# once is skipped (the hold stays Redis-only), so it never delays anything or piles up.
+SHARES: dict[Priority, float] = {"commit": 1.0, "slots": 0.9, "mirror": 0.3, "background": 0.5}
+MAX_WAIT_S: dict[Priority, float] = {"commit": 2.0, "slots": 1.0, "mirror": 0.0, "background": 20.0}
 WINDOW_MS = 61_000
 DEFAULT_PAUSE_S = 60.0
 MAX_PAUSE_S = 300.0

@@ -206,6 +206,7 @@ async def status_response(
         "reconciliation": reconciliation,
         "findings": FINDINGS,
         "activity": activity,
+        "mirror_on": svc.mirror.enabled,
     }
     return html(render("status.html", **context), status)
 

@@ -36,6 +36,11 @@ def add_subparser(subparsers: Any) -> None:
         "--outside-per-min", type=float, default=d.outside_per_min, help="outside bookings/sim min"
     )
     p.add_argument(
+        "--mirror-holds",
+        action="store_true",
+        help="calproxy mirrors its holds as Cal.com reservations (CALPROXY_MIRROR_HOLDS=1)",
+    )
+    p.add_argument(
         "--outside-web-share",
         type=float,
         default=d.outside_web_share,
@@ -89,6 +94,7 @@ def config_from(args: argparse.Namespace) -> LoadConfig:
         days=args.days,
         outside_per_min=args.outside_per_min,
         outside_web_share=args.outside_web_share,
+        mirror_holds=args.mirror_holds,
         hold_ttl_s=args.hold_ttl,
         faults=faults,
         strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),

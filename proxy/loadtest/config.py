@@ -41,6 +41,8 @@ class LoadConfig:
     outside_web_share: float = 0.5
     alternatives: int = 2
     hold_ttl_s: float | None = None
+    # calproxy mirrors its holds as Cal.com reservations (CALPROXY_MIRROR_HOLDS).
+    mirror_holds: bool = False
     faults: Faults = field(default_factory=Faults)
     strategies: tuple[str, ...] = STRATEGIES
     concurrency: int = 100

@@ -98,6 +98,7 @@ def proxy_spec(config: LoadConfig, sim_url: str, redis_url: str | None) -> dict[
         # calproxy's shared upstream budget mirrors the simulator's rate limit on the same scaled clock
         # (unscaled, 120 per wall minute would throttle a run compressed fifty times).
         "upstream_budget_per_minute": upstream_budget(config),
+        "mirror_holds": config.mirror_holds,
     }
 
 

@@ -79,6 +79,7 @@ def effective(
         "arrivalWindowS": config.arrival_window_s,
         "outsidePerMin": config.outside_per_min,
         "outsideWebShare": config.outside_web_share,
+        "mirrorHolds": config.mirror_holds,
         "outsideArrivals": outside_arrivals,
         "thinkMedianS": config.think_median_s,
         "thinkMaxS": config.think_max_s,
