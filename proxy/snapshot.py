@@ -366,13 +366,18 @@ class SnapshotCache:
     ) -> dict[int, DaySlots]:
         deadline = self._now_ms() + self.lock_ms
         keys = [self.keys.snapshot(event_type_id, dur, str(d)) for d in days]
+        locks = [self.keys.snapshot_lock(event_type_id, dur, str(d)) for d in days]
         while self._now_ms() < deadline:
-            raws = await self.redis.mget(keys)
-            present = [r for r in raws if r is not None]
-            if len(present) == len(days):
-                return {d: DaySlots.decode(d, r) for d, r in zip(days, present, strict=True)}
+            raws = await self.redis.mget([*keys, *locks])
+            cached, locked = raws[: len(days)], raws[len(days) :]
+            if all(r is not None for r in cached):
+                return {d: DaySlots.decode(d, r) for d, r in zip(days, cached, strict=True)}
+            # A day whose fetch is over (lock released) but not cached was dropped meanwhile (a booking, a
+            # cancel, a mirrored reservation removed): waiting for it would last until the lock's expiry.
+            if any(r is None and lock is None for r, lock in zip(cached, locked, strict=True)):
+                break
             await asyncio.sleep(POLL_INTERVAL_S)
-        # The other process died or is slow: fetch ourselves rather than fail the caller.
+        # The other process died, is slow, or its day was dropped: fetch ourselves, never fail the caller.
         return await self._fetch(event_type_id, dur, days, credentials)
 
     async def fetch_uncached(

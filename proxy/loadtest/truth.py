@@ -99,6 +99,7 @@ def occupant(
     end: datetime,
     me: int,
     before: datetime | None = None,
+    after: datetime | None = None,
 ) -> str | None:
     """Who held [start, end) on the host at `before`: "caller" (another caller), the outside channel ("web"
     or "api"; "outside" when a booking names neither), or None."""
@@ -111,6 +112,7 @@ def occupant(
         and start < b.end
         and b.caller != me
         and (before is None or b.created_at is None or b.created_at <= before)
+        and (after is None or b.created_at is None or b.created_at >= after)
     ]
     if any(b.caller is not None for b in found):
         return "caller"
@@ -175,18 +177,21 @@ def _count_caller(
     end = start + timedelta(minutes=lengths[o.event_type_id])
     before = datetime.fromtimestamp(o.answered_at, UTC) + CLOCK_SLACK if o.answered_at else None
     who = occupant(live, hosts[o.event_type_id], start, end, o.index, before)
+    # "While holding": the slot was taken after the caller was offered (and held) it. A booking made before
+    # the offer means the offer itself was stale, which no hold (and no mirrored reservation) can prevent.
+    offered_at = datetime.fromtimestamp(o.asked_at, UTC) - CLOCK_SLACK if o.asked_at else None
+    held = o.held and not o.hold_expired_before_yes
+    during = occupant(live, hosts[o.event_type_id], start, end, o.index, before, offered_at) if held else None
     if who == "caller":
         fig.lost_to_caller += 1
-        if o.held and not o.hold_expired_before_yes:
-            fig.lost_to_caller_while_holding += 1
+        fig.lost_to_caller_while_holding += during == "caller"
     elif who is not None:
         fig.lost_to_outside += 1
-        holding = o.held and not o.hold_expired_before_yes
         if who == "web":
             fig.lost_to_web += 1
-            fig.lost_to_web_while_holding += holding
+            fig.lost_to_web_while_holding += during == "web"
         elif who == "api":
             fig.lost_to_api += 1
-            fig.lost_to_api_while_holding += holding
+            fig.lost_to_api_while_holding += during == "api"
     else:
         fig.lost_slot_free_when_refused += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from proxy.loadtest.population import outside_channel_of, outside_email
@@ -148,3 +149,24 @@ def test_outside_losses_are_split_between_the_booking_page_and_raw_api_clients()
     assert outside_channel_of(outside_email("web", 7)) == "web"
     assert outside_channel_of("outside-1@outside.test") is None
     assert outside_channel_of("caller-1@load.test") is None
+
+
+def test_a_booking_made_before_the_offer_is_a_stale_offer_not_a_loss_while_holding() -> None:
+    """The caller was offered a slot already booked (a stale snapshot): lost to that channel, but not while
+    holding, since no hold or mirrored reservation could have kept it."""
+    before = booking(
+        None, "2026-12-01T09:00:00.000Z", "2026-12-01T09:30:00.000Z", created="2026-11-21T10:00:00.000Z"
+    )
+    before["attendee"]["email"] = outside_email("web", 1)
+    during = booking(
+        None, "2026-12-01T10:00:00.000Z", "2026-12-01T10:30:00.000Z", created="2026-11-21T10:05:00.000Z"
+    )
+    during["attendee"]["email"] = outside_email("web", 2)
+    offered_at = datetime(2026, 11, 21, 10, 1, tzinfo=UTC).timestamp()
+    outcomes = [
+        refused(1, "2026-12-01T09:00:00.000Z", held=True, asked_at=offered_at),
+        refused(2, "2026-12-01T10:00:00.000Z", held=True, asked_at=offered_at),
+    ]
+    f = figures(outcomes, [before, during])
+    assert f.lost_to_web == 2
+    assert f.lost_to_web_while_holding == 1
