@@ -22,7 +22,6 @@ Every refusal of a booking carries `error.details.alternatives`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from redis.exceptions import RedisClusterException, RedisError
@@ -38,6 +37,7 @@ from proxy.calcom.errors import (
     TooManyRequests,
     Unauthorized,
     Unprocessable,
+    error_timestamp,
 )
 
 if TYPE_CHECKING:
@@ -178,10 +178,9 @@ class UpstreamRefusal(BareHttpError):
 
     def body(self, path: str) -> dict[str, Any]:
         """Always the envelope, so the refusal can carry error.details.alternatives."""
-        now = datetime.now(UTC)
         return {
             "status": "error",
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "timestamp": error_timestamp(),
             "path": path,
             "error": {"code": self.upstream_code, "message": self.message, "details": self.details()},
         }

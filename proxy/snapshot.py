@@ -370,8 +370,9 @@ class SnapshotCache:
         while self._now_ms() < deadline:
             raws = await self.redis.mget([*keys, *locks])
             cached, locked = raws[: len(days)], raws[len(days) :]
-            if all(r is not None for r in cached):
-                return {d: DaySlots.decode(d, r) for d, r in zip(days, cached, strict=True)}
+            present = [r for r in cached if r is not None]
+            if len(present) == len(days):
+                return {d: DaySlots.decode(d, r) for d, r in zip(days, present, strict=True)}
             # A day whose fetch is over (lock released) but not cached was dropped meanwhile (a booking, a
             # cancel, a mirrored reservation removed): waiting for it would last until the lock's expiry.
             if any(r is None and lock is None for r, lock in zip(cached, locked, strict=True)):

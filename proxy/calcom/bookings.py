@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from proxy.calcom.bounds import instant_error, length_error
-from proxy.calcom.errors import BadRequest, CalcomError
+from proxy.calcom.errors import BadRequest, ZodBadRequest
 from proxy.calcom.timefmt import is_valid_zone, parse_instant
 from proxy.calcom.validation import FieldError, is_int, raise_if_errors, unknown_properties
 
@@ -293,23 +293,6 @@ def parse_cancel(body: object) -> Cancel:
         cancel_subsequent_bookings=bool(data.get("cancelSubsequentBookings", False)),
         seat_uid=data.get("seatUid"),
     )
-
-
-class ZodBadRequest(CalcomError):
-    """A ZodError rendered by Cal.com's ZodExceptionFilter (filters/zod-exception.filter.ts): no details."""
-
-    status = 400
-    code = "BAD_REQUEST"
-
-    def body(self, path: str) -> dict[str, Any]:
-        """The filter's body: status, timestamp, path and {code, message} only."""
-        now = datetime.now(UTC)
-        return {
-            "status": "error",
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-            "path": path,
-            "error": {"code": self.code, "message": self.message},
-        }
 
 
 def _js_type(value: object) -> str:

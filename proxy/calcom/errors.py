@@ -41,7 +41,7 @@ REASONS: dict[int, str] = {
 }
 
 
-def _timestamp() -> str:
+def error_timestamp() -> str:
     now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
@@ -70,7 +70,7 @@ class CalcomError(Exception):
         """The JSON body Cal.com sends for this error at request URL `path`."""
         return {
             "status": "error",
-            "timestamp": _timestamp(),
+            "timestamp": error_timestamp(),
             "path": path,
             "error": {"code": self.code, "message": self.message, "details": self.details()},
         }
@@ -205,3 +205,19 @@ async def calcom_error_middleware(request: web.Request, handler: Handler) -> web
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
         return error_response(InternalError(), request.path_qs)
+
+
+class ZodBadRequest(CalcomError):
+    """A ZodError rendered by Cal.com's ZodExceptionFilter (filters/zod-exception.filter.ts): no details."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+    def body(self, path: str) -> dict[str, Any]:
+        """The filter's body: status, timestamp, path and {code, message} only."""
+        return {
+            "status": "error",
+            "timestamp": error_timestamp(),
+            "path": path,
+            "error": {"code": self.code, "message": self.message},
+        }

@@ -60,11 +60,7 @@ async def _bare(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
 
     app = web.Application()
     app.router.add_get("/v2/slots", handler)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return f"http://127.0.0.1:{runner.addresses[0][1]}"
+    return await _listen(stack, app)
 
 
 async def _forward(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
@@ -81,6 +77,11 @@ async def _forward(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
 
     app = web.Application()
     app.router.add_post("/v2/bookings", handler)
+    return await _listen(stack, app)
+
+
+async def _listen(stack: AsyncExitStack, app: web.Application) -> str:
+    """Serve `app` on a free loopback port until the stack closes; its URL."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
@@ -99,12 +100,7 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
             sim = await stack.enter_async_context(run_sim(sim_config(spec), host="127.0.0.1", port=0))
             url = sim.url
         elif kind == "proxy":
-            runner = web.AppRunner(create_app(Settings(**spec)), access_log=None, handle_signals=False)
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+            url = await _listen(stack, create_app(Settings(**spec)))
         elif kind == "bare":
             url = await _bare(stack, spec)
         elif kind == "forward":
