@@ -33,6 +33,8 @@ class OutsideStats:
     requests: int = 0
     rate_limited: int = 0
     starts: list[str] = field(default_factory=list)
+    # Web bookers: attendee email -> when their page view (GET /v2/slots) was answered, Unix time.
+    viewed_at: dict[str, float] = field(default_factory=dict)
 
 
 class OutsideChannel:
@@ -77,16 +79,14 @@ class OutsideChannel:
         channel = "web" if self.rng.random() < self.web_share else "api"
         self.stats.attempts += 1
         pick = await self._from_page(et, zone, wanted) if channel == "web" else wanted
+        seen_at = time.time()
         if pick is None:
             return
+        email = outside_email(channel, self.stats.attempts)
         body = {
             "eventTypeId": et,
             "start": utc(pick),
-            "attendee": {
-                "name": f"Outside {self.stats.attempts}",
-                "email": outside_email(channel, self.stats.attempts),
-                "timeZone": zone,
-            },
+            "attendee": {"name": f"Outside {self.stats.attempts}", "email": email, "timeZone": zone},
         }
         created = await self.client.call(
             "POST", f"{self.sim_url}/v2/bookings", headers={"cal-api-version": BOOKINGS_VERSION}, body=body
@@ -96,6 +96,7 @@ class OutsideChannel:
             self.stats.booked += 1
             if channel == "web":
                 self.stats.booked_web += 1
+                self.stats.viewed_at[email] = seen_at
             else:
                 self.stats.booked_api += 1
             self.stats.starts.append(utc(pick))

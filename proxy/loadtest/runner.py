@@ -97,7 +97,9 @@ async def run_strategy(
     outcomes = [_result(task, spec) for task, spec in zip(tasks, world.population, strict=True)]
     truth = await harness.truth()
     stats = await harness.stats()
-    figures = analyze(outcomes, truth, hosts=world.hosts, lengths=world.lengths)
+    figures = analyze(
+        outcomes, truth, hosts=world.hosts, lengths=world.lengths, viewed_at=outside.stats.viewed_at
+    )
     return StrategyRun(
         name=name,
         outcomes=outcomes,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,10 @@ class LiveBooking:
     created_at: datetime | None = None
     # For an outside booking: "web" (Cal.com's booking page: only slots it shows) or "api" (any time).
     channel: str | None = None
+    # For a web booking: when its page view was answered. The booker saw the slot free then, so a hold
+    # could only have hidden it from them if it existed (and was mirrored) by that moment.
+    viewed_at: datetime | None = None
+    email: str | None = None
 
 
 @dataclass
@@ -70,6 +74,7 @@ def live_bookings(truth: Sequence[Mapping[str, Any]]) -> list[LiveBooking]:
             caller=caller_index((b.get("attendee") or {}).get("email")),
             created_at=parse_instant(b["createdAt"]) if b.get("createdAt") else None,
             channel=outside_channel_of((b.get("attendee") or {}).get("email")),
+            email=(b.get("attendee") or {}).get("email"),
         )
         for b in truth
         if b.get("status") in LIVE
@@ -92,6 +97,13 @@ def overlapping_pairs(bookings: Sequence[LiveBooking]) -> list[tuple[LiveBooking
     return pairs
 
 
+def _seen_since(b: LiveBooking, after: datetime | None) -> bool:
+    """Whether the booking's maker saw the slot free at or after `after`: a web booker's page view, else the
+    booking's creation (unknown times count)."""
+    seen = b.viewed_at or b.created_at
+    return after is None or seen is None or seen >= after
+
+
 def occupant(
     bookings: Sequence[LiveBooking],
     host_id: int,
@@ -112,7 +124,7 @@ def occupant(
         and start < b.end
         and b.caller != me
         and (before is None or b.created_at is None or b.created_at <= before)
-        and (after is None or b.created_at is None or b.created_at >= after)
+        and _seen_since(b, after)
     ]
     if any(b.caller is not None for b in found):
         return "caller"
@@ -127,9 +139,17 @@ def analyze(
     *,
     hosts: Mapping[int, int],
     lengths: Mapping[int, int],
+    viewed_at: Mapping[str, float] | None = None,
 ) -> Figures:
-    """The figures of one strategy; `hosts` and `lengths` map event type ids to host id and minutes."""
-    live = live_bookings(truth)
+    """The figures of one strategy; `hosts` and `lengths` map event type ids to host id and minutes;
+    `viewed_at`: web bookers' page-view times by attendee email (the outside channel's record)."""
+    views = viewed_at or {}
+    live = [
+        replace(b, viewed_at=datetime.fromtimestamp(views[b.email], UTC))
+        if b.email and b.email in views
+        else b
+        for b in live_bookings(truth)
+    ]
     held_by_caller: set[tuple[int | None, int, datetime]] = {
         (b.caller, b.event_type_id, b.start) for b in live if b.caller is not None
     }

@@ -170,3 +170,25 @@ def test_a_booking_made_before_the_offer_is_a_stale_offer_not_a_loss_while_holdi
     f = figures(outcomes, [before, during])
     assert f.lost_to_web == 2
     assert f.lost_to_web_while_holding == 1
+
+
+def test_a_page_booker_who_looked_before_the_offer_did_not_take_it_while_held() -> None:
+    """A person on Cal.com's page sees what GET /v2/slots showed when the page was answered: one who looked
+    before the caller was offered (and held) the slot could book it whatever the hold; one who looked after
+    saw a held slot, which a mirrored reservation exists to hide."""
+    early = booking(
+        None, "2026-12-01T09:00:00.000Z", "2026-12-01T09:30:00.000Z", created="2026-11-21T10:05:00.000Z"
+    )
+    early["attendee"]["email"] = outside_email("web", 1)
+    late = booking(
+        None, "2026-12-01T10:00:00.000Z", "2026-12-01T10:30:00.000Z", created="2026-11-21T10:05:00.000Z"
+    )
+    late["attendee"]["email"] = outside_email("web", 2)
+    offered_at = datetime(2026, 11, 21, 10, 1, tzinfo=UTC).timestamp()
+    views = {outside_email("web", 1): offered_at - 1.0, outside_email("web", 2): offered_at + 1.0}
+    outcomes = [
+        refused(1, "2026-12-01T09:00:00.000Z", held=True, asked_at=offered_at),
+        refused(2, "2026-12-01T10:00:00.000Z", held=True, asked_at=offered_at),
+    ]
+    f = analyze(outcomes, [early, late], hosts=HOSTS, lengths=LENGTHS, viewed_at=views)
+    assert (f.lost_to_web, f.lost_to_web_while_holding) == (2, 1)
