@@ -89,6 +89,9 @@ class Plan:
     owner: str
     expected: Expected
     credentials: Mapping[str, str]
+    # The commit took a hold of its own (no quote's hold to refresh): nobody comes back for it after a
+    # refusal, so it is released rather than handed back.
+    new_hold: bool = False
 
 
 @dataclass
@@ -226,6 +229,7 @@ class CommitService:
             # Another commit of this very hold is upstream (same caller, another Idempotency-Key).
             raise Conflict("A booking for this slot is already in progress for this caller.") from busy
         entry = replace(entry, hold_uid=ticket.hold.uid)
+        plan = replace(plan, new_hold=ticket.hold.uid == new_uid)
         fresh_enough = self._now_ms() - snapshot.oldest_fetch_ms <= self.policy.freshness_ms
         if ticket.hold.uid == new_uid and not fresh_enough:
             # A new hold, not the quote's: only a fresh snapshot may say the slot is still free. The hold is
@@ -412,12 +416,15 @@ class CommitService:
         except Exception as exc:  # e.g. the alternatives' slot fetch met a 429: the commit still closes
             error = exc
         action = _after_failure(outcome)
+        if action == "abort" and plan.new_hold:
+            action = "release"  # a hold this commit made for itself: back to held, it would only block others
         closing = await self._closing(plan, action, failed, guard, error, path)
         side: list[Awaitable[None]] = []
         if action == "release":
-            # Cal.com says the slot is taken: the caller never got it (censored for the advisor), and the
-            # cached day is stale.
+            # The caller never got it: censored for the advisor.
             side.append(self.stats.hold_released(plan.resource, ticket.hold.uid))
+        if outcome.slot_taken:
+            # Cal.com says the slot is taken: the cached day is stale.
             days = {plan.expected.start_ms // DAY_MS}
             side.append(self.snapshots.invalidate(plan.expected.event_type_id, None, days))
         closed, *_ = await asyncio.gather(

@@ -4,8 +4,10 @@ itself, a cancel it forwards)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from proxy.calcom.timefmt import parse_instant
 from proxy.sim.calendar import SINGLE_LENGTH
 from tests.proxy.conftest import BOOKINGS_V, Stack
 from tests.proxy.test_e2e_commit import booking
@@ -50,3 +52,27 @@ async def test_cancel_of_an_unknown_uid_reaches_the_caller_as_cal_com_says(stack
     assert through.status_code == direct.status_code == 404
     assert without_timestamp(through.json()) == without_timestamp(direct.json())
     assert through.json()["error"]["message"] == "Booking with uid=unknownuid123 not found"
+
+
+async def test_a_reschedule_through_calproxy_answers_as_cal_com(stack: Stack) -> None:
+    """input.service.ts:667-668 (the event type's length) and bookingCreateBodySchema.ts:14
+    (rescheduledBy must be an email, zod's shape): the same through calproxy's verified reschedule."""
+    mine = await stack.book("A", booking("10:00"))
+    theirs = await stack.direct.post("/v2/bookings", json=booking("13:00", name="Bo"), headers=BOOKINGS_V)
+    uid, other = mine.json()["data"]["uid"], theirs.json()["data"]["uid"]
+    bad = {"start": booking("11:00")["start"], "rescheduledBy": "nope"}
+    through = await stack.proxy.post(f"/v2/bookings/{uid}/reschedule", json=bad, headers=BOOKINGS_V)
+    bad_direct = {"start": booking("14:00")["start"], "rescheduledBy": "nope"}
+    direct = await stack.direct.post(f"/v2/bookings/{other}/reschedule", json=bad_direct, headers=BOOKINGS_V)
+    assert through.status_code == direct.status_code == 400, through.text
+    # Cal.com's code and message; calproxy adds its alternatives under details (an extra field).
+    sent, expected = through.json()["error"], direct.json()["error"]
+    assert (sent["code"], sent["message"]) == (expected["code"], expected["message"])
+    assert "details" not in expected and sent["details"]["alternatives"]
+    good = {"start": booking("11:00")["start"], "rescheduledBy": "host1@example.com"}
+    moved = await stack.proxy.post(f"/v2/bookings/{uid}/reschedule", json=good, headers=BOOKINGS_V)
+    assert moved.status_code == 201, moved.text
+    data = moved.json()["data"]
+    assert data["duration"] == 30
+    assert parse_instant(data["end"]) - parse_instant(data["start"]) == timedelta(minutes=30)
+    assert parse_instant(data["start"]) == parse_instant(booking("11:00")["start"])

@@ -62,3 +62,19 @@ async def test_a_timeout_keeps_the_slot_blocked(make_stack: StackFactory) -> Non
     assert failed.status_code == 504, failed.text
     holds = await stack.services.holds.live("grp:host-1", 0, 2**62)
     assert [h.state for h in holds] == [HoldState.COMMITTING], "a booking may still be made: stay blocked"
+
+
+async def test_a_hold_a_refused_commit_made_for_itself_is_released_not_left_to_block(
+    make_stack: StackFactory,
+) -> None:
+    """A commit with no quote before it takes its own hold; when Cal.com refuses (here a 400 that is not
+    'slot taken'), nobody comes back for that hold. It used to go back to 'held' for its TTL, and a caller
+    without a call id (a new owner on every request) then found the slot 'reserved by another caller'."""
+    stack = await make_stack(sim=SimConfig(rate_limit=0))
+    refused = await stack.book(None, {**booking("10:00"), "lengthInMinutes": 30})
+    assert refused.status_code == 400, refused.text
+    assert not [
+        h for h in await stack.services.holds.live("grp:host-1", 0, 2**62) if h.state is HoldState.HELD
+    ]
+    again = await stack.book(None, booking("10:00"))  # a new owner: it would have met the left-over hold
+    assert again.status_code == 201, again.text
