@@ -33,11 +33,12 @@ from typing import Any
 from holds import Hold, TtlPolicy
 from proxy.calcom.errors import BadRequest, Conflict
 from proxy.calcom.timefmt import format_ms
+from proxy.catalog import EVENT_TYPES_VERSION
 from proxy.errors import UpstreamUnavailable
 from proxy.identity import event_type_of, parse_public_uid, public_uid
 from proxy.logs import audit, get_logger
 from proxy.services import Services
-from proxy.zones import EVENT_TYPES_VERSION, DisplayZone
+from proxy.zones import DisplayZone
 
 log = get_logger(__name__)
 

@@ -15,6 +15,7 @@ from proxy.activity import UPSTREAM_429, UPSTREAM_REQUESTS, Activity
 from proxy.auth import CredentialVerifier
 from proxy.availability import Availability
 from proxy.budgets import HoldBudget, QuoteRates, TenantHolds, rate_storage
+from proxy.catalog import OwnCatalog
 from proxy.commit import CommitPolicy, CommitService
 from proxy.commit_records import CommitRecords
 from proxy.idempotency import Idempotency
@@ -191,7 +192,8 @@ def build_services(
         clock=clock,
     )
     resources = ResourceMap(groups=settings.resources().resource_groups)
-    sharing = Sharing(upstream, redis, keys, resources)
+    catalog = OwnCatalog(upstream)
+    sharing = Sharing(upstream, redis, keys, resources, catalog)
     availability = Availability(
         snapshots=snapshots, holds=holds, resources=resources, clock=clock, sharing=sharing
     )
@@ -221,7 +223,7 @@ def build_services(
     )  # fmt: skip
     snapshots.own_reservations = mirror.reserved_starts
     liveness = Liveness(redis, keys)
-    reach = KeyReach(upstream)
+    reach = KeyReach(catalog)
     commits = CommitService(
         availability=availability,
         holds=holds,
@@ -299,7 +301,7 @@ def build_services(
         stats=stats,
         activity=activity,
         readiness=ReadinessProbe(redis, http),
-        zones=ZoneDirectory(upstream),
+        zones=ZoneDirectory(upstream, catalog),
         clock=clock,
         verifier=verifier,
         budget=budget,

@@ -25,13 +25,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from holds.errors import STORE_ERRORS
+from proxy.catalog import EVENT_TYPES_VERSION, OwnCatalog
 from proxy.errors import UpstreamTimeout, UpstreamUnavailable
 from proxy.identity import ResourceMap
 from proxy.keys import ProxyKeys
 from proxy.logs import get_logger
 from proxy.upstream import VERSION_HEADER, CalcomClient
 from proxy.upstream_budget import upstream_priority
-from proxy.zones import EVENT_TYPES_VERSION
 
 log = get_logger(__name__)
 
@@ -56,6 +56,7 @@ class Sharing:
     redis: Redis
     keys: ProxyKeys
     resources: ResourceMap
+    catalog: OwnCatalog
     clock: Callable[[], float] = time.time
     ttl_s: float = LEARNED_TTL_S
     _checked: dict[int, float] = field(default_factory=dict, init=False)
@@ -107,24 +108,20 @@ class Sharing:
     async def _event_type(
         self, event_type_id: int, credentials: Mapping[str, str] | None
     ) -> dict[str, Any] | None:
-        try:
-            with upstream_priority("slots"):
-                if credentials is None:
-                    if not self.upstream.has_own_credentials:
-                        return None
-                    response = await self.upstream.get_own(
-                        "/v2/event-types/{id}", EVENT_TYPES_VERSION, event_type_id
-                    )
-                elif credentials:
-                    headers = {VERSION_HEADER: EVENT_TYPES_VERSION, **credentials}
-                    path = f"/v2/event-types/{int(event_type_id)}"
-                    response = await self.upstream.request(
-                        "GET", path, headers=headers, endpoint="/v2/event-types/{id}"
-                    )
-                else:
-                    return None
-        except (UpstreamTimeout, UpstreamUnavailable):
-            return None
+        """calproxy's own key's view (the shared catalogue), else the caller's credentials'."""
+        with upstream_priority("slots"):  # on a caller's request path: not background
+            if credentials is None:
+                return await self.catalog.event_type(event_type_id)
+            if not credentials:
+                return None
+            headers = {VERSION_HEADER: EVENT_TYPES_VERSION, **credentials}
+            try:
+                response = await self.upstream.request(
+                    "GET", f"/v2/event-types/{int(event_type_id)}", headers=headers,
+                    endpoint="/v2/event-types/{id}",
+                )  # fmt: skip
+            except (UpstreamTimeout, UpstreamUnavailable):
+                return None
         payload = response.json() if response.status == 200 else None
         data = payload.get("data") if isinstance(payload, dict) else None
         return data if isinstance(data, dict) else None

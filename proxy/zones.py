@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.calcom.timefmt import is_valid_zone
+from proxy.catalog import OwnCatalog
 from proxy.errors import UpstreamTimeout, UpstreamUnavailable
 from proxy.logs import get_logger
 from proxy.upstream import CalcomClient
 
 log = get_logger(__name__)
 
-EVENT_TYPES_VERSION = "2024-06-14"
 SCHEDULES_VERSION = "2024-06-11"
 FALLBACK_ZONE = "UTC"
 # A known zone rarely changes; a fallback (upstream down, no key) is retried soon.
@@ -53,6 +53,7 @@ class ZoneDirectory:
     """Per-process cache of event type → display zone."""
 
     upstream: CalcomClient
+    catalog: OwnCatalog
     clock: Callable[[], float] = time.monotonic
     _cache: dict[int, tuple[float, DisplayZone]] = field(default_factory=dict, init=False)
 
@@ -80,7 +81,7 @@ class ZoneDirectory:
         return data if isinstance(data, dict) else None
 
     async def _lookup(self, event_type_id: int) -> DisplayZone | None:
-        event_type = await self._data("/v2/event-types/{id}", EVENT_TYPES_VERSION, event_type_id)
+        event_type = await self.catalog.event_type(event_type_id)
         if event_type is None:
             return None
         found = zone_named(event_type.get("timeZone"), "eventType")
@@ -90,7 +91,7 @@ class ZoneDirectory:
             found = zone_named((data or {}).get("timeZone"), "schedule")
         if found is None and event_type.get("ownerId") is not None:
             # Only the key's own user can be looked up: /v2/me. Another host's zone stays unknown.
-            me = await self._data("/v2/me", EVENT_TYPES_VERSION)
+            me = await self.catalog.me()
             if me is not None and me.get("id") == event_type.get("ownerId"):
                 found = zone_named(me.get("timeZone"), "host")
         return found

@@ -84,5 +84,6 @@ async def test_when_cal_com_cannot_tell_the_event_type_is_held_alone_and_asked_a
     assert await sharing.learn(1001, {}) == "et:1001"
     monkeypatch.setattr(CalcomClient, "get_own", real)
     assert await sharing.learn(1001, {}) == "et:1001", "not asked again within the minute"
-    sharing._checked[1001] = 0.0  # the minute has passed
+    sharing._checked[1001] = 0.0  # the minute has passed (here and in the catalogue's memory)
+    sharing.catalog._cache.clear()
     assert await sharing.learn(1001, {}) == "usr:1"

@@ -1,0 +1,61 @@
+"""Cal.com's catalogue as calproxy's own key sees it: the key's user (`/v2/me`) and event types
+(`/v2/event-types/{id}`), cached per process.
+
+One place asks, for everything that needs them: which calendar an event type books (proxy.sharing), which
+event types' bookings the key can list (proxy.reach), which zone to show operators (proxy.zones). An answer is
+kept an hour; a failure (Cal.com down, 404, no key) is remembered for a minute, so a caller's request never
+waits on a catalogue that keeps failing. Background priority: the catalogue never takes what commits need.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.errors import UpstreamTimeout, UpstreamUnavailable
+from proxy.upstream import CalcomClient
+
+EVENT_TYPES_VERSION = "2024-06-14"
+KNOWN_TTL_S = 3600.0
+UNKNOWN_TTL_S = 60.0
+
+Json = dict[str, Any]
+
+
+@dataclass
+class OwnCatalog:
+    """Per-process cache of the catalogue answers calproxy's own key gets."""
+
+    upstream: CalcomClient
+    clock: Callable[[], float] = time.monotonic
+    _cache: dict[tuple[str, int | None], tuple[float, Json | None]] = field(default_factory=dict, init=False)
+
+    async def me(self) -> Json | None:
+        """The key's user, or None when it cannot be told."""
+        return await self._get("/v2/me", None)
+
+    async def event_type(self, event_type_id: int) -> Json | None:
+        """One event type (EventTypeOutput_2024_06_14), or None when it cannot be told."""
+        return await self._get("/v2/event-types/{id}", int(event_type_id))
+
+    async def _get(self, template: str, ident: int | None) -> Json | None:
+        now = self.clock()
+        cached = self._cache.get((template, ident))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        data = await self._ask(template, ident)
+        self._cache[(template, ident)] = (now + (KNOWN_TTL_S if data else UNKNOWN_TTL_S), data)
+        return data
+
+    async def _ask(self, template: str, ident: int | None) -> Json | None:
+        if not self.upstream.has_own_credentials:
+            return None
+        try:
+            response = await self.upstream.get_own(template, EVENT_TYPES_VERSION, ident)
+        except (UpstreamTimeout, UpstreamUnavailable):
+            return None
+        payload = response.json() if response.status == 200 else None
+        data = payload.get("data") if isinstance(payload, dict) else None
+        return data if isinstance(data, dict) else None
