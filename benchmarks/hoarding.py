@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiohttp import web
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from proxy.app import create_app
 from proxy.appkeys import SERVICES
 from proxy.identity import tenant_of
+from proxy.loadtest.servers import listen_on_loopback
 from proxy.settings import Settings
 from proxy.sim.config import SimConfig
 from proxy.sim.runner import run_sim
@@ -162,12 +162,7 @@ async def one_run(args: argparse.Namespace, budgets: bool) -> Figures:
             **({} if budgets else UNBUDGETED),
         }
         app = create_app(Settings(**values))
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        url = await listen_on_loopback(stack, app)
         limits = httpx.Limits(max_connections=args.workers + args.honest + 4)
         client = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30, limits=limits))
         slots = await free_slots(client, HOARDER, first, last)

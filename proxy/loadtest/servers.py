@@ -60,7 +60,7 @@ async def _bare(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
 
     app = web.Application()
     app.router.add_get("/v2/slots", handler)
-    return await _listen(stack, app)
+    return await listen_on_loopback(stack, app)
 
 
 async def _forward(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
@@ -77,11 +77,12 @@ async def _forward(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
 
     app = web.Application()
     app.router.add_post("/v2/bookings", handler)
-    return await _listen(stack, app)
+    return await listen_on_loopback(stack, app)
 
 
-async def _listen(stack: AsyncExitStack, app: web.Application) -> str:
-    """Serve `app` on a free loopback port until the stack closes; its URL."""
+async def listen_on_loopback(stack: AsyncExitStack, app: web.Application) -> str:
+    """Serve `app` on a free 127.0.0.1 port until `stack` closes; its URL. (Also the test fixtures' and
+    benchmarks' way to run an app in process.)"""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
@@ -100,7 +101,7 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
             sim = await stack.enter_async_context(run_sim(sim_config(spec), host="127.0.0.1", port=0))
             url = sim.url
         elif kind == "proxy":
-            url = await _listen(stack, create_app(Settings(**spec)))
+            url = await listen_on_loopback(stack, create_app(Settings(**spec)))
         elif kind == "bare":
             url = await _bare(stack, spec)
         elif kind == "forward":

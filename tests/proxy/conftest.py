@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from proxy.app import create_app
 from proxy.appkeys import SERVICES
+from proxy.loadtest.servers import listen_on_loopback
 from proxy.services import Services
 from proxy.settings import Settings
 from proxy.sim.config import SimConfig
@@ -92,13 +93,7 @@ async def make_stack() -> AsyncIterator[StackFactory]:
                 **(settings or {}),
             }
             app = create_app(Settings(**values), redis=redis)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = int(runner.addresses[0][1])
-            url = f"http://127.0.0.1:{port}"
+            url = await listen_on_loopback(stack, app)
             proxy = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10, headers=AUTH))
             direct = await stack.enter_async_context(httpx.AsyncClient(base_url=running.url, timeout=10))
             anonymous = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10))

@@ -22,6 +22,7 @@ from proxy.app import create_app
 from proxy.appkeys import SERVICES
 from proxy.calcom.timefmt import parse_instant
 from proxy.ledger import CommitState, LedgerEntry
+from proxy.loadtest.servers import listen_on_loopback
 from proxy.services import Services
 from proxy.settings import Settings
 
@@ -68,12 +69,7 @@ async def fleet(
         processes = []
         for _ in range(count):
             app = create_app(base_settings(sim_url, **overrides), redis=redis)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            url = f"http://127.0.0.1:{int(runner.addresses[0][1])}"
+            url = await listen_on_loopback(stack, app)
             client = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=url, timeout=30, headers=AUTH)
             )

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from holds import HoldConflict, HoldStore
 from proxy.app import create_app
 from proxy.appkeys import SERVICES
+from proxy.loadtest.servers import listen_on_loopback
 from proxy.services import build_services
 from proxy.settings import Settings
 from proxy.sim.config import SimConfig
@@ -91,12 +92,7 @@ async def skewed_proxy() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncCl
             commit_freshness_s=0,
         )
         app = create_app(settings, redis=fakeredis.FakeAsyncRedis(), clock=skewed(SKEW_S))
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{int(runner.addresses[0][1])}"
+        url = await listen_on_loopback(stack, app)
         proxy = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10, headers=AUTH))
         direct = await stack.enter_async_context(httpx.AsyncClient(base_url=sim.url, timeout=10))
         yield proxy, direct, app
