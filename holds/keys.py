@@ -69,6 +69,14 @@ def resource_keys(prefix: str, resource: str) -> ResourceKeys:
     return ResourceKeys(*(base + kind for kind in KINDS))
 
 
+def events_channel(prefix: str, resource: str) -> str:
+    """The sharded pub/sub channel announcing each change of the resource's holds (its keys' hash tag).
+
+    The scripts derive it from the holds key (its last letter replaced by ``e``); this is the same rule.
+    """
+    return resource_keys(prefix, resource).holds[:-1] + "e"
+
+
 def holds_key_pattern(prefix: str) -> str:
     """SCAN MATCH pattern for the hold hash of every resource (operator listing only)."""
     escaped = "".join("\\" + ch if ch in _GLOB_SPECIALS else ch for ch in prefix)

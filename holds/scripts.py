@@ -88,6 +88,24 @@ class Scripts:
 
 
 @dataclass(frozen=True)
+class ResourceState:
+    """A read of one resource: its live holds and markers, the version of its last change, Redis's clock."""
+
+    version: int
+    now_ms: int
+    holds: list[Hold]
+
+
+def decode_live(reply: Any, resource: str) -> ResourceState:
+    """The reply of live_holds: ``{0, version, now, uid, record, ...}``."""
+    if not isinstance(reply, list) or len(reply) < 3 or int(reply[0]) != Code.OK or len(reply) % 2 == 0:
+        raise RuntimeError(f"malformed live_holds reply {reply!r}")
+    pairs = reply[3:]
+    holds = [decode_record(resource, _text(pairs[i]), _text(pairs[i + 1])) for i in range(0, len(pairs), 2)]
+    return ResourceState(version=int(reply[1]), now_ms=int(reply[2]), holds=holds)
+
+
+@dataclass(frozen=True)
 class CallContext:
     """What an error raised from a reply should say it was about."""
 

@@ -9,13 +9,17 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, ResponseError
 
 from holds import keys, logic
 from holds.errors import InvalidHold, redis_errors
 from holds.models import DEFAULT_POLICY, CommitTicket, Hold, TtlPolicy
 from holds.policy import PolicyStore
 from holds.policy_watch import PolicyWatcher
-from holds.scripts import CallContext, Scripts, decode_reply
+from holds.scripts import CallContext, ResourceState, Scripts, decode_live, decode_reply
+
+# The widest window: a whole-resource read (interval bounds are checked as 0 <= start < end, in ms).
+_ALL_TIME = (0, 2**52)
 
 
 def new_uid() -> str:
@@ -52,6 +56,8 @@ class HoldStore:
         self._clock = clock
         self._max_per_owner = max_per_owner
         self._scripts = Scripts.register(redis)
+        # EVALSHA_RO until the server refuses the command (Redis < 7, fakeredis): then plain EVALSHA.
+        self._read_only_scripts = True
         self._fixed_policy = policy if isinstance(policy, TtlPolicy) else None
         self._watcher = PolicyWatcher(policy) if isinstance(policy, PolicyStore) else None
         if policy is None:
@@ -160,9 +166,36 @@ class HoldStore:
         """
         logic.check_resource(resource)
         logic.check_interval(resource, window_start_ms, window_end_ms)
-        ctx = CallContext(resource)
-        holds = await self._run("live_holds", ctx, [window_start_ms, window_end_ms])
-        return sorted(holds, key=lambda h: (h.start_ms, h.end_ms, h.uid))
+        state = await self._read_live(resource, window_start_ms, window_end_ms)
+        return sorted(state.holds, key=lambda h: (h.start_ms, h.end_ms, h.uid))
+
+    async def state(self, resource: str) -> ResourceState:
+        """Every live hold and marker of the resource with the version of its last change (what a live view
+        starts from; read-only, one round trip)."""
+        logic.check_resource(resource)
+        return await self._read_live(resource, *_ALL_TIME)
+
+    async def _read_live(self, resource: str, lo: int, hi: int) -> ResourceState:
+        script: AsyncScript = self._scripts.live_holds
+        keys_ = self._keys(resource)
+        args = [self._now(), lo, hi]
+        with redis_errors("live_holds", resource=resource):
+            if self._read_only_scripts:
+                try:
+                    return decode_live(await self._evalsha_ro(script, keys_, args), resource)
+                except ResponseError as exc:
+                    if "unknown command" not in str(exc).lower():
+                        raise
+                    self._read_only_scripts = False
+            return decode_live(await script(keys=keys_, args=args), resource)
+
+    async def _evalsha_ro(self, script: AsyncScript, keys_: list[str], args: list[Any]) -> Any:
+        """EVALSHA_RO (a read that may run on a replica); loads the script once when Redis lacks it."""
+        try:
+            return await self._redis.evalsha_ro(script.sha, len(keys_), *keys_, *args)
+        except NoScriptError:
+            await self._redis.script_load(script.script)
+            return await self._redis.evalsha_ro(script.sha, len(keys_), *keys_, *args)
 
     async def get(self, resource: str, uid: str) -> Hold | None:
         """The live hold or booked marker with this uid, or None (live by the scripts' clock; no write)."""

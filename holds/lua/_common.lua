@@ -7,7 +7,11 @@
 -- TIME before writes is allowed: scripts replicate their effects (the default since Redis 5, the only
 -- mode since Redis 7), not their source.
 -- Reply codes: 0 ok, 1 conflict, 2 not found, 3 not owned, 4 stale fence, 5 committing, 6 uid taken.
+-- Every change to a live record is published on the resource's events channel (see `announce`).
 local H, S, X, O, M = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- The events channel is the holds key with its last letter replaced by 'e' (holds/keys.py:events_channel):
+-- the same hash tag, so SPUBLISH reaches the subscribers of the resource's own shard on Redis Cluster.
+local EVENTS = string.sub(H, 1, -2) .. 'e'
 local NOW
 if ARGV[1] == '' then
   local t = redis.call('TIME')
@@ -33,6 +37,23 @@ local function encode(r)
                        fmt(r.seq), r.owner}, '|')
 end
 
+-- Live views (holds/live_view.py) keep each resource's holds in memory: every change to a live record is
+-- numbered by the resource's version (meta field v) and published, so a reader applies changes in order
+-- and re-reads the resource when a number is missing. Expiry is never published: readers let a record go
+-- at its expiry by themselves. A version starts at NOW * 1000, so one that restarts after the resource's
+-- keys expired (or after Redis lost them) is never mistaken for the next of the old numbers.
+-- Message: version|now|s|uid|record (saved) or version|now|d|uid (deleted while live).
+local function announce(kind, uid, raw)
+  local v = redis.call('HINCRBY', M, 'v', 1)
+  if v == 1 then
+    v = NOW * 1000
+    redis.call('HSET', M, 'v', fmt(v))
+  end
+  local msg = fmt(v) .. '|' .. fmt(NOW) .. '|' .. kind .. '|' .. uid
+  if raw then msg = msg .. '|' .. raw end
+  redis.call('SPUBLISH', EVENTS, msg)
+end
+
 local function drop(uid, r)
   redis.call('HDEL', H, uid)
   redis.call('ZREM', S, uid)
@@ -43,7 +64,9 @@ local function drop(uid, r)
 end
 
 local function save(uid, r)
-  redis.call('HSET', H, uid, encode(r))
+  local raw = encode(r)
+  redis.call('HSET', H, uid, raw)
+  announce('s', uid, raw)
   redis.call('ZADD', S, r.start, uid)
   redis.call('ZADD', X, r.exp, uid)
   -- Booked markers count toward nobody's cap, so they never sit in the owner index.
@@ -52,6 +75,12 @@ local function save(uid, r)
   else
     redis.call('ZADD', O, 0, r.owner .. '\0' .. uid)
   end
+end
+
+-- Delete a live record on purpose (release, eviction, operator): unlike expiry, readers must be told.
+local function discard(uid, r)
+  drop(uid, r)
+  announce('d', uid, nil)
 end
 
 -- The live record of uid, or nil. An expired record is dropped here: expiry is decided by NOW,

@@ -57,7 +57,7 @@ end
 table.sort(evictable, function(a, b) return a[2].seq < b[2].seq end)
 local i = 1
 while count >= cap and i <= #evictable do
-  drop(evictable[i][1], evictable[i][2])
+  discard(evictable[i][1], evictable[i][2])
   count, i = count - 1, i + 1
 end
 

@@ -4,6 +4,6 @@
 -- returns {0, 1} a live hold was removed | {0, 0} nothing live had that uid
 prune()
 local r = load(ARGV[2])
-if r then drop(ARGV[2], r) end
+if r then discard(ARGV[2], r) end
 touch()
 return {0, r and 1 or 0}

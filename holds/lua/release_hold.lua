@@ -5,6 +5,6 @@
 local uid, owner = ARGV[2], ARGV[3]
 local r, code = owned(uid, owner, true)
 if not r then return {code} end
-drop(uid, r)
+discard(uid, r)
 touch()
 return {0}
