@@ -168,9 +168,10 @@ class LiveHolds:
             await asyncio.sleep(0.005)
         return True
 
-    def redis_now_ms(self) -> int:
-        """Redis's clock as this process estimates it (never ahead of it, up to clock drift)."""
-        return int(self._clock() * 1000) + self._offset_ms
+    def redis_now_ms(self, local_ms: int | None = None) -> int:
+        """Redis's clock as this process estimates it (never ahead of it, up to clock drift), now or at
+        `local_ms` of this view's clock."""
+        return (int(self._clock() * 1000) if local_ms is None else local_ms) + self._offset_ms
 
     # -- lifecycle ----------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from holds import Hold, HoldState, HoldStore
+from holds.live_view import LiveHolds
 from proxy.batching import ReadBatcher
 from proxy.identity import ResourceMap, owner_in_tenant, tenant_of_owner
 from proxy.sharing import Sharing
@@ -39,6 +40,8 @@ class View:
     now_ms: int
     # Live holds of the caller's whole tenant in the window (its own caller's included), for budgets.
     tenant_holds: tuple[Hold, ...] = ()
+    # The live view's version of the resource the holds were read at (None: read from Redis).
+    holds_version: int | None = None
 
     @property
     def length_ms(self) -> int | None:
@@ -82,6 +85,30 @@ class Availability:
     reads: ReadBatcher[tuple[str, int, int], list[Hold]] = field(default_factory=ReadBatcher)
     # Learns which calendar an event type books before its first view (None: the configured map only).
     sharing: Sharing | None = None
+    # This process's copy of the holds (None: every view reads them from Redis).
+    live_view: LiveHolds | None = None
+
+    async def resource_of(self, event_type_id: int, credentials: Mapping[str, str]) -> str:
+        """The calendar an event type books (learned from Cal.com once, before its first view)."""
+        if self.sharing is not None:
+            await self.sharing.learn(event_type_id, credentials)
+        return self.resources.resource_for(event_type_id)
+
+    def day_view(self, event_type_id: int, duration: int | None, start_ms: int, owner: str) -> View | None:
+        """One caller's view of one UTC day with no I/O: the day as this process keeps it and the holds of
+        its live view; None when either is missing (the caller then builds a full view)."""
+        if self.live_view is None:
+            return None
+        day = start_ms // DAY_MS
+        slots = self.snapshots.kept_day(event_type_id, duration, day, tenant_of_owner(owner))
+        if slots is None:
+            return None
+        resource = self.resources.resource_for(event_type_id)
+        live = self.live_view.holds(resource, day * DAY_MS - DAY_MS, (day + 2) * DAY_MS)
+        if live is None:
+            return None
+        version = self.live_view.version(resource)
+        return self._view(event_type_id, resource, Snapshot(days={day: slots}), live, owner, version)
 
     def within_window(self, window_start_ms: int, window_end_ms: int) -> bool:
         """Whether any day of the window may hold a slot now (else only Cal.com's own answer is right)."""
@@ -102,16 +129,32 @@ class Availability:
         """Snapshot days covering the window plus the live holds over it (owner's own kept apart)."""
         days = utc_days(window_start_ms, window_end_ms)
         tenant = tenant_of_owner(owner)
-        if self.sharing is not None:
-            await self.sharing.learn(event_type_id, credentials)
+        resource = await self.resource_of(event_type_id, credentials)
         snapshot = await self.snapshots.get(
             event_type_id, duration, days, credentials, max_age_ms=max_age_ms, tenant=tenant
         )
-        resource = self.resources.resource_for(event_type_id)
         # Holds may start before the window yet overlap its first slot, so look one day further back.
         window = (resource, days[0] * DAY_MS - DAY_MS, (days[-1] + 2) * DAY_MS)
+        if self.live_view is not None:
+            found = self.live_view.holds(*window)
+            if found is not None:
+                version = self.live_view.version(resource)
+                return self._view(event_type_id, resource, snapshot, found, owner, version)
         live = await self.reads.read(window, lambda: self.holds.live(*window))
+        return self._view(event_type_id, resource, snapshot, live, owner)
+
+    def _view(
+        self,
+        event_type_id: int,
+        resource: str,
+        snapshot: Snapshot,
+        live: list[Hold],
+        owner: str,
+        version: int | None = None,
+    ) -> View:
+        tenant = tenant_of_owner(owner)
         return View(
+            holds_version=version,
             event_type_id=event_type_id,
             resource=resource,
             snapshot=snapshot,

@@ -32,6 +32,11 @@ class TtlMemo(Generic[K, V]):
             return None
         return entry[1]
 
+    def expiry(self, key: K) -> float | None:
+        """When the entry stops being served (this memo's clock), or None when there is none."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[0]
+
     def put(self, key: K, value: V) -> None:
         """Remember a value (a zero TTL remembers nothing)."""
         if self._ttl <= 0:

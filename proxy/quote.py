@@ -147,6 +147,9 @@ class QuoteService:
     async def quote(self, request: QuoteRequest, caller: Caller, credentials: dict[str, str]) -> QuoteResult:
         """Check the exact instant, hold it when free, otherwise explain and offer the nearest free slots."""
         start_ms = int(request.start.timestamp() * 1000)
+        held = await self._hold_first(request, caller, credentials, start_ms)
+        if held is not None:
+            return held
         view = await self.availability.view(
             request.event_type_id,
             request.length_minutes,
@@ -180,16 +183,48 @@ class QuoteService:
                 blocked_until = conflict.expires_at_ms
             if hold is not None and self.budget is not None:
                 await self.budget.admit(view, caller.tenant, hold, required=True)
-        if hold is not None and self.stats is not None:
-            # Only the quoted slot: an unchosen held alternative would read as a caller still deciding.
-            self.stats.note_quoted(hold)
-        if hold is not None and self.mirror is not None:
-            self.mirror.placed(hold, request.event_type_id)
+        if hold is not None:
+            self._placed(hold, request.event_type_id)
         alternatives: list[Alternative] = []
         if hold is None:
             alternatives = await self._alternatives(view, request, caller, start_ms, length_ms)
         end_ms = start_ms + length_ms
         return QuoteResult(hold is not None, reason, start_ms, end_ms, hold, alternatives, blocked_until)
+
+    async def _hold_first(
+        self, request: QuoteRequest, caller: Caller, credentials: dict[str, str], start_ms: int
+    ) -> QuoteResult | None:
+        """The happy path in one round trip: a free slot by the day this process keeps and its live view of
+        the holds goes straight to acquire. None sends the quote down the full path, which reads what it
+        needs to explain a refusal and pick alternatives (the acquire decides in Redis either way)."""
+        await self.availability.resource_of(request.event_type_id, credentials)
+        view = self.availability.day_view(
+            request.event_type_id, request.length_minutes, start_ms, caller.owner
+        )
+        if view is None:
+            return None
+        length_ms = request.length_minutes * 60_000 if request.length_minutes else view.length_ms
+        if length_ms is None or not view.verdict(start_ms, length_ms).available:
+            return None
+        end_ms = start_ms + length_ms
+        if self.budget is not None and view.own_hold(start_ms, end_ms) is None:
+            self.budget.precheck(view, start_ms)
+        uid = hold_uid_for(view.event_type_id, view.resource)
+        try:
+            hold = await self.holds.acquire(view.resource, start_ms, end_ms, caller.owner, uid=uid)
+        except HoldConflict:
+            return None  # taken since the view last heard: the full path explains and offers others
+        if self.budget is not None:
+            await self.budget.admit(view, caller.tenant, hold, required=True)
+        self._placed(hold, request.event_type_id)
+        return QuoteResult(True, None, start_ms, end_ms, hold, [])
+
+    def _placed(self, hold: Hold, event_type_id: int) -> None:
+        if self.stats is not None:
+            # Only the quoted slot: an unchosen held alternative would read as a caller still deciding.
+            self.stats.note_quoted(hold)
+        if self.mirror is not None:
+            self.mirror.placed(hold, event_type_id)
 
     async def _alternatives(
         self, view: View, request: QuoteRequest, caller: Caller, start_ms: int, length_ms: int

@@ -10,8 +10,10 @@ import httpx
 from redis.asyncio import Redis
 
 from holds import HoldStore, PolicyStore, TtlPolicy
+from holds.live_view import LiveHolds
 from proxy.abandoned import AbandonedCommits
 from proxy.activity import UPSTREAM_429, UPSTREAM_REQUESTS, Activity
+from proxy.answers import AnswerCache, Resolutions
 from proxy.auth import CredentialVerifier
 from proxy.availability import Availability
 from proxy.budgets import HoldBudget, QuoteRates, TenantHolds, rate_storage
@@ -76,6 +78,10 @@ class Services:
     verifier: CredentialVerifier
     budget: HoldBudget
     rates: QuoteRates
+    # Rendered slot answers reused while provably current (None without a live view).
+    answers: AnswerCache | None = None
+    # What slots requests resolve to (validated query, owner), by their query and headers.
+    slot_requests: Resolutions = field(default_factory=Resolutions)
 
     @property
     def tenant_secret(self) -> bytes:
@@ -85,6 +91,8 @@ class Services:
     async def aclose(self) -> None:
         """Stop background listeners and close the upstream client (Redis is closed by its owner)."""
         await self.mirror.aclose()
+        if self.availability.live_view is not None:
+            await self.availability.live_view.aclose()
         await self.holds.aclose()
         await self.http.aclose()
 
@@ -194,8 +202,14 @@ def build_services(
     resources = ResourceMap(groups=settings.resources().resource_groups)
     catalog = OwnCatalog(upstream)
     sharing = Sharing(upstream, redis, keys, resources, catalog)
+    live_view = LiveHolds(redis, holds, prefix=settings.key_prefix) if settings.live_view else None
     availability = Availability(
-        snapshots=snapshots, holds=holds, resources=resources, clock=clock, sharing=sharing
+        snapshots=snapshots,
+        holds=holds,
+        resources=resources,
+        clock=clock,
+        sharing=sharing,
+        live_view=live_view,
     )
     ledger = Ledger(redis, keys)
     # A commit may convert a hold up to its budget past the quoted expiry: wait that long before censoring.
@@ -306,6 +320,7 @@ def build_services(
         verifier=verifier,
         budget=budget,
         rates=rates,
+        answers=AnswerCache(live_view, clock=clock) if live_view is not None else None,
     )
     # Needs the reconciler it calls on a loss, so it is wired once the rest exists.
     services.state_guard = StateGuard(

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # Mirror every hold as a Cal.com slot reservation, so Cal.com's own booking page hides held slots
     # (issue 11; off until measured: it costs upstream requests).
     mirror_holds: bool = False
+    # Keep each resource's holds in memory, current through the hold scripts' announcements (issue 12):
+    # cached slot answers then need no Redis round trip. Off: every answer reads the holds from Redis.
+    live_view: bool = True
     # Reconciliation (issue 10): bookings that started longer ago than the grace are no longer read from
     # Cal.com; ledger entries whose booking ended longer ago than the retention leave the live ledger
     # (archived).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -63,6 +64,9 @@ class Snapshot:
     """Several days of one event type's slots."""
 
     days: Mapping[int, DaySlots]
+    # Until when (monotonic clock) this process may reuse these days without asking Redis: the earliest
+    # expiry of their local memo entries. An answer computed from them may be reused as long.
+    fresh_until: float = field(default=0.0, compare=False)
 
     @cached_property
     def starts(self) -> list[int]:
@@ -181,10 +185,48 @@ class SnapshotCache:
     def __post_init__(self) -> None:
         self._memo = TtlMemo(self.local_ttl_s)
         self._seen: TtlMemo[tuple[int, str], bool] = TtlMemo(self.local_ttl_s)
+        # The days as this process last read or fetched them, for the snapshot's whole life: what a quote
+        # tries its hold with before reading anything (`kept_day`).
+        self._kept: TtlMemo[tuple[int, int, int], DaySlots] = TtlMemo(self.ttl_ms / 1000)
+        self._seen_kept: TtlMemo[tuple[int, str], bool] = TtlMemo(self.seen_ttl_ms / 2000)
+        self._generations: dict[int, int] = {}
         self._probing: dict[tuple[int, str], asyncio.Future[None]] = {}
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def kept_day(
+        self, event_type_id: int, duration: int | None, day: int, tenant: str | None
+    ) -> DaySlots | None:
+        """The day as this process last saw it, if younger than the snapshot TTL and the tenant was seen.
+
+        No I/O: a quote tries its hold with it first. A day this old is what Redis would serve anyway; a slot
+        it offers that Cal.com has since booked costs a refused commit (with alternatives), never a false
+        confirmation, and calproxy's own bookings are refused by their markers at the hold.
+        """
+        if tenant is not None and not self._seen_kept.get((event_type_id, tenant)):
+            return None
+        slots = self._kept.get((event_type_id, duration or 0, day))
+        if slots is None or self._now_ms() - slots.fetched_ms > self.ttl_ms:
+            return None
+        return slots
+
+    def generation(self, event_type_id: int) -> int:
+        """Bumped whenever this process takes in, drops or forgets a day of the event type: an answer built
+        on an older generation may rest on days that are gone."""
+        return self._generations.get(event_type_id, 0)
+
+    def _bump(self, event_type_id: int) -> None:
+        self._generations[event_type_id] = self._generations.get(event_type_id, 0) + 1
+
+    def _remember(self, key: tuple[int, int, int], slots: DaySlots) -> None:
+        self._memo.put(key, slots)
+        self._kept.put(key, slots)
+        self._bump(key[0])
+
+    def _note_seen(self, key: tuple[int, str]) -> None:
+        self._seen.put(key, True)
+        self._seen_kept.put(key, True)
 
     async def get(
         self,
@@ -228,14 +270,15 @@ class SnapshotCache:
                 slots = DaySlots.decode(day, raw) if raw is not None else None
                 if slots is not None and usable(slots):
                     found[day] = slots
-                    self._memo.put((event_type_id, dur, day), slots)
+                    self._remember((event_type_id, dur, day), slots)
         missing = [d for d in days if d not in found]
         self._count(local=len(days) - len(unread), redis=len(unread) - len(missing), miss=len(missing))
         if missing:
             found.update(
                 await self._fill(event_type_id, dur, missing, credentials, fresh=max_age_ms is not None)
             )
-        return Snapshot(days=found)
+        expiries = (self._memo.expiry((event_type_id, dur, d)) for d in days)
+        return Snapshot(days=found, fresh_until=min((e or 0.0 for e in expiries), default=math.inf))
 
     async def _ensure_seen(
         self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], tenant: str
@@ -270,7 +313,7 @@ class SnapshotCache:
         seen_key = self.keys.slots_seen(event_type_id, tenant)
         lock_key = self.keys.slots_seen_lock(event_type_id, tenant)
         if await self.redis.exists(seen_key):
-            self._seen.put((event_type_id, tenant), True)
+            self._note_seen((event_type_id, tenant))
             return None
         won = await self.redis.set(lock_key, "1", nx=True, px=self.lock_ms)
         if not won:
@@ -278,14 +321,14 @@ class SnapshotCache:
             while self._now_ms() < deadline:
                 await asyncio.sleep(POLL_INTERVAL_S)
                 if await self.redis.exists(seen_key):
-                    self._seen.put((event_type_id, tenant), True)
+                    self._note_seen((event_type_id, tenant))
                     return None
                 if not await self.redis.exists(lock_key):
                     break  # the other probe failed: ask Cal.com ourselves, and hear its answer
         try:
             fetched = await self._fill(event_type_id, dur, days, credentials, fresh=True)
             await self.redis.set(seen_key, "1", px=self.seen_ttl_ms)
-            self._seen.put((event_type_id, tenant), True)
+            self._note_seen((event_type_id, tenant))
             return fetched
         finally:
             if won:
@@ -296,7 +339,7 @@ class SnapshotCache:
             return
         for result, n in by_result.items():
             if n:
-                self.metrics.snapshot_requests.labels(result=result).inc(n)
+                self.metrics.count_snapshot(result, n)
 
     async def _fill(
         self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], *, fresh: bool
@@ -432,7 +475,7 @@ class SnapshotCache:
         async with self.redis.pipeline(transaction=False) as pipe:
             for d, slots in result.items():
                 pipe.set(self.keys.snapshot(event_type_id, dur, str(d)), slots.encode(), px=self.ttl_ms)
-                self._memo.put((event_type_id, dur, d), slots)
+                self._remember((event_type_id, dur, d), slots)
             await pipe.execute()
         log.info("snapshot_fetched", event_type=event_type_id, days=len(result))
         return result
@@ -441,12 +484,16 @@ class SnapshotCache:
         """Drop this process's snapshot memo: after Redis lost its data, the booked markers that hid slots
         in those days are gone too, so a remembered day could offer a booked slot."""
         self._memo.clear()
+        self._kept.clear()
+        self._generations = {et: n + 1 for et, n in self._generations.items()}
 
     async def invalidate(self, event_type_id: int, duration: int | None, days: Iterable[int]) -> None:
         """Drop cached days (after a booking, cancel or reschedule changed them)."""
         dur = duration or 0
+        self._bump(event_type_id)
         for d in set(days):
             self._memo.drop((event_type_id, dur, d))
+            self._kept.drop((event_type_id, dur, d))
         keys = [self.keys.snapshot(event_type_id, dur, str(d)) for d in set(days)]
         if keys:
             await self.redis.delete(*keys)

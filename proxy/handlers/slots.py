@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 
 from aiohttp import web
 
+from proxy.answers import Answer, Resolved
+from proxy.availability import View
 from proxy.calcom.errors import BadRequest
 from proxy.calcom.jsonwire import CONTENT_TYPE, dumps
 from proxy.calcom.slots import (
@@ -20,10 +23,17 @@ from proxy.calcom.slots import (
     slots_data,
 )
 from proxy.calcom.timefmt import from_ms
+from proxy.calcom.versions import HEADER as VERSION_HEADER
 from proxy.calcom.versions import LEGACY_SLOTS_VERSIONS, V2024_09_04, request_version
+from proxy.credentials import CLIENT_ID_HEADER, SECRET_HEADER
 from proxy.handlers.context import caller, creds, services
 from proxy.handlers.passthrough import forward
+from proxy.identity import CALL_ID_HEADER
+from proxy.services import Services
 from proxy.snapshot import UpstreamRefused
+
+# Later than any instant an answer could depend on.
+NEVER_MS = 2**62
 
 # Above this many slots the answer is rendered off the event loop (about 5 ms of formatting at 500 slots).
 RENDER_INLINE_MAX = 600
@@ -55,25 +65,28 @@ def render(query: SlotsQuery | AvailableQuery, starts: tuple[int, ...], length_m
     return dumps({"status": "success", "data": data}).encode()
 
 
-async def _answer(
-    request: web.Request, query: SlotsQuery | AvailableQuery, unverifiable: bool
-) -> web.StreamResponse:
+async def _answer(request: web.Request, svc: Services, resolved: Resolved) -> web.StreamResponse:
     """Serve a validated slots query from the snapshot; what we cannot answer ourselves goes upstream."""
-    if query.event_type_id is None or unverifiable:
+    query = resolved.query
+    if query is None or query.event_type_id is None:
         return await forward(request)
-    svc = services(request)
+    owner = resolved.owner
+    event_type_id = query.event_type_id
+    answers = svc.answers
+    key = (query, owner)
+    if answers is not None:
+        # An answer is reused for at most the local memo's second, so the window test below is as fresh.
+        body = answers.get(key, lambda: svc.snapshots.generation(event_type_id))
+        if body is not None:
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
     if not svc.availability.within_window(_ms(query.start), _ms(query.end)):
         # Wholly past, or wholly beyond Cal.com's one-year horizon: Cal.com's answer is empty (or its own
         # refusal of the event type or credentials), so ask it rather than cache days that hold nothing.
         return await forward(request)
+    generation = svc.snapshots.generation(event_type_id)
     try:
         view = await svc.availability.view(
-            query.event_type_id,
-            query.duration,
-            _ms(query.start),
-            _ms(query.end),
-            caller(request, read_only=True).owner,
-            creds(request),
+            event_type_id, query.duration, _ms(query.start), _ms(query.end), owner, creds(request)
         )
     except UpstreamRefused:
         # Let Cal.com word its own refusal for the caller's exact query.
@@ -84,25 +97,69 @@ async def _answer(
         body = render(query, free, length_ms // 60_000)
     else:
         body = await asyncio.to_thread(render, query, free, length_ms // 60_000)
+    if answers is not None and view.holds_version is not None:
+        answers.put(key, answer_of(view, body, free, generation))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-async def get_slots(request: web.Request) -> web.StreamResponse:
-    """2024-09-04 slots; other versions, slug queries and upstream errors go to Cal.com as they are."""
+def answer_of(view: View, body: bytes, free: tuple[int, ...], generation: int) -> Answer:
+    """What a rendered answer rests on (see proxy.answers)."""
+    assert view.holds_version is not None
+    return Answer(
+        body=body,
+        resource=view.resource,
+        version=view.holds_version,
+        generation=generation,
+        fresh_until=view.snapshot.fresh_until,
+        until_ms=free[0] if free else NEVER_MS,
+        holds_until_ms=min((b.expires_at_ms for b in view.busy), default=NEVER_MS),
+    )
+
+
+# The headers a resolution depends on (see proxy.answers.resolutions).
+RESOLVING_HEADERS = (VERSION_HEADER, "Authorization", CLIENT_ID_HEADER, SECRET_HEADER, CALL_ID_HEADER)
+
+
+def _resolved(request: web.Request, svc: Services, resolve: Callable[[web.Request], Resolved]) -> Resolved:
+    get = request.headers.get
+    key = (request.path, request.query_string, *map(get, RESOLVING_HEADERS))
+    memo = svc.slot_requests
+    found = memo.get(key)
+    if found is None:
+        found = resolve(request)  # a refused request raises here and is never remembered
+        memo.put(key, found)
+    return found
+
+
+def _resolve_slots(request: web.Request) -> Resolved:
     if request_version(request.headers) != V2024_09_04:
-        return await forward(request)
+        return Resolved(None)
     query = parse_slots_query(request.query)
     _bounded(request, query)
     # A round-robin host subset changes which hosts count, which the snapshot of the whole event type
     # cannot tell; Cal.com answers it.
-    unverifiable = bool(query.booking_uid_to_reschedule) or query.rr_host_subset_ids is not None
-    return await _answer(request, query, unverifiable)
+    if query.booking_uid_to_reschedule or query.rr_host_subset_ids is not None:
+        return Resolved(None)
+    return Resolved(query, caller(request, read_only=True).owner)
+
+
+def _resolve_available(request: web.Request) -> Resolved:
+    if request_version(request.headers) not in LEGACY_SLOTS_VERSIONS:
+        return Resolved(None)
+    query = parse_available_query(request.query)
+    _bounded(request, query)
+    if query.reschedule_uid:
+        return Resolved(None)
+    return Resolved(query, caller(request, read_only=True).owner)
+
+
+async def get_slots(request: web.Request) -> web.StreamResponse:
+    """2024-09-04 slots; other versions, slug queries and upstream errors go to Cal.com as they are."""
+    svc = services(request)
+    return await _answer(request, svc, _resolved(request, svc, _resolve_slots))
 
 
 async def get_available(request: web.Request) -> web.StreamResponse:
     """The legacy shape `data.slots[date][].time`, still used by older backends and @calcom/sdk."""
-    if request_version(request.headers) not in LEGACY_SLOTS_VERSIONS:
-        return await forward(request)
-    query = parse_available_query(request.query)
-    _bounded(request, query)
-    return await _answer(request, query, bool(query.reschedule_uid))
+    svc = services(request)
+    return await _answer(request, svc, _resolved(request, svc, _resolve_available))
