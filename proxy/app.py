@@ -11,8 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from proxy.appkeys import SERVICES, SETTINGS
-from proxy.calcom.errors import calcom_error_middleware
-from proxy.middlewares import internal_errors_middleware, observe_middleware
+from proxy.middlewares import proxy_middleware
 from proxy.routes import setup_routes
 from proxy.services import build_services
 from proxy.settings import Settings
@@ -77,9 +76,9 @@ def create_app(
         )
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
-        # Outermost first: the access line sees the final status; Cal.com-shaped errors wrap everything;
+        # One layer: the access line sees the final status; Cal.com-shaped errors wrap everything;
         # internal errors are mapped inside them.
-        middlewares=[observe_middleware, calcom_error_middleware, internal_errors_middleware],
+        middlewares=[proxy_middleware],
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services_ctx(redis, clock))

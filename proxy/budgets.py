@@ -208,18 +208,22 @@ class QuoteRates:
         self._limiter = MovingWindowRateLimiter(self.storage)
 
     async def hit(self, tenant: str, address: str) -> None:
-        """Count one hold-creating request; Throttled when either window is full."""
+        """Count one hold-creating request in both windows at once (one round trip of latency, not two);
+        Throttled, with the longer wait, when either is full."""
         checks = [(self.per_tenant, self.keys.rate_tenant(tenant))]
         checks.append((self.per_address, self.keys.rate_address(address_digest(address))))
-        for limit, ident in checks:
-            if limit <= 0:
-                continue
-            item = RateLimitItemPerMinute(limit)
-            if not await self._limiter.hit(item, ident, "quote"):
-                stats = await self._limiter.get_window_stats(item, ident, "quote")
-                wait = math.ceil(stats.reset_time - self.clock())
-                log.info("quote_rate_limited", scope=ident.split(":")[0].lstrip("{"))
-                raise Throttled(wait)
+        waits = await asyncio.gather(*(self._hit(limit, ident) for limit, ident in checks if limit > 0))
+        refused = [w for w in waits if w is not None]
+        if refused:
+            raise Throttled(max(refused))
+
+    async def _hit(self, limit: int, ident: str) -> int | None:
+        item = RateLimitItemPerMinute(limit)
+        if await self._limiter.hit(item, ident, "quote"):
+            return None
+        stats = await self._limiter.get_window_stats(item, ident, "quote")
+        log.info("quote_rate_limited", scope=ident.split(":")[0].lstrip("{"))
+        return math.ceil(stats.reset_time - self.clock())
 
 
 # ---- the hold budget a quote or reservation asks -----------------------------------------------------

@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from typing import Any, TextIO
 
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
-from structlog.contextvars import bind_contextvars, get_contextvars, reset_contextvars
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 # Field names whose values are never logged, whatever their form.
@@ -70,11 +68,25 @@ def summarise_protocol_errors(_logger: WrappedLogger, _method: str, event_dict: 
     return event_dict
 
 
+# The id of the request being served by this task. One ContextVar of our own rather than structlog's
+# bind_contextvars: set and reset on every request, it is a tenth of the cost.
+_REQUEST_ID: ContextVar[str | None] = ContextVar("calproxy_request_id", default=None)
+
+
+def add_request_id(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Put the id of the request being served on the line (a structlog processor)."""
+    request_id = _REQUEST_ID.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
 def _shared_processors() -> list[Processor]:
     # scrub runs on what callers and libraries put in, before calproxy adds its own level, logger name and
     # timestamp (which need no scrubbing).
     return [
         structlog.contextvars.merge_contextvars,
+        add_request_id,
         summarise_protocol_errors,
         structlog.processors.format_exc_info,
         scrub,
@@ -134,17 +146,16 @@ def audit(action: str, **fields: Any) -> None:
     _audit.info("audit", action=action, **fields)
 
 
-@contextmanager
-def request_context(**fields: Any) -> Iterator[None]:
-    """Bind fields (request id, ...) to every line logged while the block runs, in this task only."""
-    tokens = bind_contextvars(**fields)
-    try:
-        yield
-    finally:
-        reset_contextvars(**tokens)
+def enter_request(request_id: str) -> Token[str | None]:
+    """Every line logged from here in this task carries this request id, until `leave_request`."""
+    return _REQUEST_ID.set(request_id)
+
+
+def leave_request(token: Token[str | None]) -> None:
+    """End what `enter_request` began."""
+    _REQUEST_ID.reset(token)
 
 
 def current_request_id() -> str | None:
     """The id of the request being served by this task, if any (sent upstream with every call)."""
-    value = get_contextvars().get("request_id")
-    return value if isinstance(value, str) else None
+    return _REQUEST_ID.get()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import re
 import secrets
 import time
@@ -15,15 +16,17 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from holds import HoldError
 from proxy.appkeys import SERVICES
+from proxy.calcom.errors import CalcomError, in_calcom_shape
 from proxy.errors import from_internal_error
 from proxy.forwarding import response_headers
 from proxy.identity import CALL_ID_HEADER, tenant_of
-from proxy.logs import get_logger, request_context
+from proxy.logs import enter_request, get_logger, leave_request
 from proxy.metrics import method_label
 from proxy.snapshot import UpstreamRefused
 
 log = get_logger(__name__)
 access = get_logger("calproxy.access")
+_access_stdlib = logging.getLogger("calproxy.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,8 +40,8 @@ _request_counter = itertools.count()
 
 def request_id_of(request: web.Request) -> str:
     """The caller's X-Request-Id when it is well-formed, else a fresh one."""
-    sent = request.headers.get(REQUEST_ID_HEADER, "")
-    if _VALID_REQUEST_ID.match(sent):
+    sent = request.headers.get(REQUEST_ID_HEADER)
+    if sent is not None and _VALID_REQUEST_ID.match(sent):
         return sent
     return f"{_REQUEST_ID_PREFIX}{next(_request_counter):012x}"
 
@@ -66,48 +69,54 @@ def who(request: web.Request) -> dict[str, str]:
 
 
 @web.middleware
-async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost: binds the request id to every log line, echoes it, times the request, logs access."""
+async def proxy_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The proxy's one middleware layer (each layer costs as much as a cached answer's lookup): the request
+    id on every log line and echoed, the time and the access line; inside, every error in Cal.com's shape
+    with internal ones mapped first."""
     request_id = request_id_of(request)
     started = time.perf_counter()
     status = 500
-    with request_context(request_id=request_id):
-        try:
-            response = await handler(request)
-            status = response.status
-            response.headers[REQUEST_ID_HEADER] = request_id
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            route = route_of(request)
-            method = method_label(request.method)
-            request.app[SERVICES].metrics.http_duration.labels(
-                route=route, method=method, status=str(status)
-            ).observe(elapsed)
-            access.info(
-                "access",
-                method=method,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-                **who(request),
-            )
-
-
-@web.middleware
-async def internal_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Hold-engine errors become Cal.com-shaped errors; an upstream refusal of a slots query passes as is."""
+    token = enter_request(request_id)
     try:
-        return await handler(request)
-    except (HoldError, RedisError, RedisClusterException) as exc:
+        response = await in_calcom_shape(request, handler, internal_errors)
+        status = response.status
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+    finally:
+        observe(request, status, time.perf_counter() - started)
+        leave_request(token)
+
+
+def observe(request: web.Request, status: int, elapsed: float) -> None:
+    """The request's histogram sample and access line."""
+    route = route_of(request)
+    method = method_label(request.method)
+    request.app[SERVICES].metrics.observe_http(route, method, status, elapsed)
+    # Checked first: building the line (hashing the caller, structlog's processors) costs as much as a
+    # cached slot answer itself, and a level above info drops it anyway.
+    if _access_stdlib.isEnabledFor(logging.INFO):
+        access.info(
+            "access",
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+            **who(request),
+        )
+
+
+def internal_errors(request: web.Request, exc: Exception) -> CalcomError | web.StreamResponse | None:
+    """Hold-engine errors become Cal.com-shaped errors; an upstream refusal of a slots query passes as is."""
+    if isinstance(exc, HoldError | RedisError | RedisClusterException):
         log.warning("store_error", route=route_of(request), error=type(exc).__name__)
-        raise from_internal_error(exc) from exc
-    except UpstreamRefused as exc:
+        return from_internal_error(exc)
+    if isinstance(exc, UpstreamRefused):
         body = refusal_body(exc.response.content, request.path_qs)
         response = web.Response(status=exc.response.status, body=body)
         for name, value in response_headers(exc.response.headers.multi_items()):
             response.headers.add(name, value)
         return response
+    return None
 
 
 def refusal_body(content: bytes, client_path: str) -> bytes:

@@ -193,6 +193,20 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> Calcom
 @web.middleware
 async def calcom_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render CalcomErrors, aiohttp's 404/405/413 and unexpected exceptions in Cal.com's shapes."""
+    return await in_calcom_shape(request, handler)
+
+
+# What an app maps its own exceptions to before they are rendered: a Cal.com error, a finished answer, or None
+# (not one of its own: rendered as an internal error).
+Translate = Callable[[web.Request, Exception], "CalcomError | web.StreamResponse | None"]
+
+
+async def in_calcom_shape(
+    request: web.Request, handler: Handler, translate: Translate | None = None
+) -> web.StreamResponse:
+    """The handler's answer, or its error rendered as Cal.com renders it (the middleware's body, callable
+    from another middleware so that an app needs one middleware layer: each layer costs as much as a
+    cached slot answer's own work). `translate` maps the app's own exceptions first."""
     try:
         return await handler(request)
     except CalcomError as error:
@@ -202,7 +216,12 @@ async def calcom_error_middleware(request: web.Request, handler: Handler) -> web
         if mapped is None:
             raise
         return error_response(mapped, request.path_qs)
-    except Exception:
+    except Exception as exc:
+        translated = translate(request, exc) if translate is not None else None
+        if isinstance(translated, web.StreamResponse):
+            return translated
+        if isinstance(translated, CalcomError):
+            return error_response(translated, request.path_qs)
         log.exception("unhandled_error", method=request.method, path=request.path)
         return error_response(InternalError(), request.path_qs)
 
