@@ -50,7 +50,8 @@ from tests.redis_server import start_redis_server
 KEY = "cal_test_alpha"
 SLOTS_HEADERS = {"cal-api-version": "2024-09-04", "Authorization": f"Bearer {KEY}"}
 BOOK_HEADERS = {"cal-api-version": "2024-08-13", "Authorization": f"Bearer {KEY}"}
-GOAL_RPS, GOAL_RATIO, GOAL_COMMIT_MS = 5000, 0.40, 1.5
+GOAL_RPS, GOAL_RATIO, GOAL_COMMIT_MS = 5000, 0.50, 1.5
+GOAL_QUOTE_P50_MS, GOAL_LAG_P99_MS = 1.5, 5.0
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -180,7 +181,9 @@ async def bench_quote_commit(sim: Child, log_dir: Path, redis_url: str, days: li
             httpx.AsyncClient(base_url=sim.url) as raw,
             httpx.AsyncClient(base_url=forwarder.url) as hop,
         ):
-            await client.get(slots_path(days[0]), headers=SLOTS_HEADERS)  # warm the snapshot of the window
+            # As an agent does: the caller's days are listed (the process keeps them) before it quotes.
+            for day in days:
+                await client.get(slots_path(day), headers=SLOTS_HEADERS)
             quarter = len(starts) // 4
             for i, start in enumerate(starts[:quarter]):
                 body = {"eventTypeId": 1001, "start": start, "timeZone": "Europe/Berlin", "alternatives": 0}
@@ -224,6 +227,8 @@ async def bench_quote_commit(sim: Child, log_dir: Path, redis_url: str, days: li
         await proxy.stop()
         await forwarder.stop()
     print(f"quote, snapshot cached          {summary(quotes)}")
+    verdict = "PASS" if pct(quotes, 50) <= GOAL_QUOTE_P50_MS else "FAIL"
+    print(f"quote of a free slot p50 {pct(quotes, 50):.2f} ms: {verdict} (goal <= {GOAL_QUOTE_P50_MS} ms)")
     print(f"quote, after a commit elsewhere {summary(quotes_in_loop)}  (interleaved with commits)")
     print(f"create straight to simulator    {summary(direct)}")
     print(f"create via a bare forwarder     {summary(forwarded)}")
@@ -301,7 +306,8 @@ async def bench_round_trips(redis_url: str, days: list[str]) -> None:
         per_commit: list[list[str]] = []
         try:
             async with httpx.AsyncClient(base_url=url) as client:
-                await client.get(slots_path(days[0]), headers=SLOTS_HEADERS)
+                for day in days:  # the caller's days listed first, as an agent does
+                    await client.get(slots_path(day), headers=SLOTS_HEADERS)
                 # The first quotes and commits load the scripts (NOSCRIPT fallback): left out below.
                 counter.install()
                 for i, start in enumerate(starts):
@@ -334,14 +340,60 @@ async def bench_round_trips(redis_url: str, days: list[str]) -> None:
             f"(min {min(counts)}, max {max(counts)})"
         )
         print(f"  typical sequence: {' -> '.join(typical)}")
-    holds = [sum(1 for t in s if t == "EVALSHA:acquire_hold") for s in per_quote[2:]]
-    verdict = "PASS" if statistics.median(holds) == 1 else "FAIL"
-    print(f"hold round trips per quote: median {statistics.median(holds):.0f}: {verdict} (goal: one)")
+    holds = [sum(1 for t in s if t.startswith("EVALSHA:") and t[8:] in SCRIPT_NAMES) for s in per_quote[2:]]
+    reads = [sum(1 for t in s if t in ("EVALSHA:live_holds", "EVALSHA_RO", "MGET")) for s in per_quote[2:]]
+    verdict = "PASS" if statistics.median(holds) == 1 and max(reads) == 0 else "FAIL"
+    print(
+        f"hold round trips per quote of a free slot: median {statistics.median(holds):.0f}, reads of holds "
+        f"or slots before it: max {max(reads)}: {verdict} (goal: one, nothing read first)"
+    )
+    print(
+        "  the others: the two quote-rate windows (in parallel) before it, the tenant's hold budget after "
+        "it (each in its own hash slot), the advisor's observation off the answer's path"
+    )
     # Hold, ledger and idempotency state of a commit: only the two commit scripts may touch it.
     state_ops = {"EVALSHA:" + n for n in SCRIPT_NAMES} | {"EVALSHA:commit_open", "EVALSHA:commit_close"}
     per = [sum(1 for t in s if t in state_ops) for s in per_commit[2:]]
     verdict = "PASS" if max(per) == 2 else "FAIL"
     print(f"commit-state round trips per commit: max {max(per)} (open, close): {verdict} (goal: two)")
+
+
+async def bench_view_lag(sim: Child, log_dir: Path, redis_url: str, days: list[str]) -> None:
+    """How long after process A answered a quote process B still lists the held slot (two processes, one
+    redis-server): B is polled from the moment A's answer arrives, so the figure includes one poll."""
+    print("\n## Live view lag between two processes (hold placed through A, slot list of B)")
+    a = await spawn("proxy", proxy_settings(sim.url, redis_url, snapshot_ttl_s=3600), log_dir)
+    b = await spawn("proxy", proxy_settings(sim.url, redis_url, snapshot_ttl_s=3600), log_dir)
+    lags: list[float] = []
+    stale_polls = 0
+    try:
+        async with httpx.AsyncClient() as client:
+            for day in days:
+                for target in (a, b):
+                    await client.get(target.url + slots_path(day), headers=SLOTS_HEADERS)
+            for i, start in enumerate(free_slots(days, 1001, 16 * len(days))):
+                day = start[:10]
+                body = {"eventTypeId": 1001, "start": start, "timeZone": "UTC", "alternatives": 0}
+                headers = {"X-Call-Id": f"lag{i}", **BOOK_HEADERS}
+                r = await client.post(a.url + "/calproxy/v1/quote", json=body, headers=headers)
+                held_at = time.perf_counter()
+                if r.status_code != 200 or not r.json()["data"]["available"]:
+                    continue
+                for _ in range(200):
+                    listed = await client.get(
+                        b.url + f"/v2/slots?eventTypeId=1001&start={day}&end={day}&timeZone=UTC",
+                        headers=SLOTS_HEADERS,
+                    )
+                    if start.replace(".000Z", "") not in listed.text.replace(".000Z", ""):
+                        lags.append((time.perf_counter() - held_at) * 1000)
+                        break
+                    stale_polls += 1
+    finally:
+        await a.stop()
+        await b.stop()
+    print(f"B still listed the slot for    {summary(lags)}; polls that still listed it: {stale_polls}")
+    verdict = "PASS" if lags and pct(lags, 99) <= GOAL_LAG_P99_MS else "FAIL"
+    print(f"view lag p99 {pct(lags, 99):.2f} ms: {verdict} (goal <= {GOAL_LAG_P99_MS} ms)")
 
 
 async def bench_upstream_per_1000(sim: Child, log_dir: Path, redis_url: str, days: list[str]) -> None:
@@ -382,7 +434,7 @@ async def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     redis_server = start_redis_server()
     log_dir = Path(tempfile.mkdtemp(prefix="calproxy-bench-"))
-    days = [d.isoformat() for d in booking_days(datetime.now(UTC).date(), 14)]
+    days = [d.isoformat() for d in booking_days(datetime.now(UTC).date(), 15)]
     sim = await spawn("sim", {"rateLimit": 0}, log_dir)
     try:
         print(
@@ -392,6 +444,7 @@ async def main() -> None:
         await bench_slots(sim, log_dir, redis_server.url, args.seconds, days[0])
         await bench_quote_commit(sim, log_dir, redis_server.url, days[1:11])
         await bench_round_trips(redis_server.url, days[11:13])
+        await bench_view_lag(sim, log_dir, redis_server.url, days[13:14])
         await bench_upstream_per_1000(sim, log_dir, redis_server.url, days[:10])
     finally:
         await sim.stop()
