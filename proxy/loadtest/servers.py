@@ -52,14 +52,21 @@ def _stop_on_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
 
 
 async def _bare(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
-    """A bare aiohttp JSON handler answering GET /v2/slots with fixed bytes: the benchmark's ceiling."""
+    """A bare aiohttp JSON handler answering GET /v2/slots (and POST /calproxy/v1/quote) with fixed bytes:
+    the benchmark's ceiling."""
     body = str(spec["body"]).encode()
 
     async def handler(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
 
+    async def post_handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, content_type="application/json")
+
     app = web.Application()
     app.router.add_get("/v2/slots", handler)
+    # The floor of any answer to a POST on this stack (the quote's), body read and a fixed answer.
+    app.router.add_post("/calproxy/v1/quote", post_handler)
     return await listen_on_loopback(stack, app)
 
 
