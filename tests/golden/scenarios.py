@@ -1,0 +1,143 @@
+"""The scenarios recorded against the real Cal.com (scripts/real-calcom/record.py), dated from the recording.
+
+Each is a list of steps (tests/golden/exchange.py); the recorder stores the concrete requests it sent, so the
+replay never recomputes dates: it runs the simulator on the recording's clock.
+"""
+
+# ruff: noqa: E501 (a table of requests: one step per line reads better than wrapped ones)
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from tests.golden.exchange import VERSIONS, Step
+
+S, B = VERSIONS["slots"], VERSIONS["bookings"]
+
+
+@dataclass
+class Scenario:
+    name: str
+    steps: list[Step]
+
+
+def _monday_after(today: date, days: int) -> date:
+    day = today + timedelta(days=days)
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def _slots(name: str, **query: str) -> Step:
+    return Step(name, "GET", "/v2/slots", query=query, version=S)
+
+
+def _attendee(name: str, email: str, zone: str = "Europe/Berlin") -> dict[str, str]:
+    return {"name": name, "email": email, "timeZone": zone}
+
+
+def scenarios(now: datetime) -> list[Scenario]:
+    """Every scenario, dated from `now` (the recording's clock)."""
+    d = _monday_after(now.date(), 14)
+    mon, tue, wed, fri = (str(d + timedelta(days=n)) for n in (0, 1, 2, 4))
+    past = str(_monday_after(now.date(), -21))
+    # DST: Europe switches on Sunday 2027-03-28, the US on Sunday 2027-03-14 (working days either side).
+    eu_dst = ("2027-03-26", "2027-03-29")
+    us_dst = ("2027-03-12", "2027-03-15")
+    return [
+        Scenario("slots-formats-and-zones", [
+            _slots("utc", eventTypeId="1001", start=mon, end=mon),
+            _slots("berlin", eventTypeId="1001", start=mon, end=mon, timeZone="Europe/Berlin"),
+            _slots("new-york", eventTypeId="1001", start=mon, end=mon, timeZone="America/New_York"),
+            _slots("range-format", eventTypeId="1001", start=mon, end=mon, timeZone="Europe/Berlin", format="range"),
+            _slots("format-uppercase", eventTypeId="1001", start=mon, end=mon, format="RANGE"),
+            _slots("sixty-on-fifteen-grid", eventTypeId="1002", start=tue, end=tue, timeZone="Europe/Berlin"),
+            _slots("new-york-host", eventTypeId="2001", start=wed, end=wed, timeZone="America/New_York"),
+            _slots("week", eventTypeId="1001", start=mon, end=fri, timeZone="Asia/Kolkata"),
+            _slots("by-username-and-slug", username="berlin-host", eventTypeSlug="consultation-30", start=mon, end=mon),
+            _slots("weekend-only", eventTypeId="1001", start=str(d - timedelta(days=2)), end=str(d - timedelta(days=1))),
+        ]),
+        Scenario("slots-window-edges", [
+            _slots("end-midnight-z", eventTypeId="1001", start=f"{mon}T00:00:00.000Z", end=f"{tue}T00:00:00.000Z"),
+            _slots("start-midday", eventTypeId="1001", start=f"{mon}T12:00:00.000Z", end=f"{mon}T23:59:59.000Z"),
+            _slots("end-before-slot-end", eventTypeId="1001", start=f"{mon}T08:00:00.000Z", end=f"{mon}T09:15:00.000Z"),
+            _slots("offset-input", eventTypeId="1001", start=f"{mon}T10:00:00+02:00", end=f"{mon}T14:00:00+02:00"),
+            _slots("duration-on-single-length", eventTypeId="1001", start=mon, end=mon, duration="60"),
+        ]),
+        Scenario("slots-dst", [
+            _slots("europe-before-after", eventTypeId="1001", start=eu_dst[0], end=eu_dst[1], timeZone="Europe/Berlin"),
+            _slots("europe-in-utc", eventTypeId="1001", start=eu_dst[0], end=eu_dst[1]),
+            _slots("us-before-after", eventTypeId="2001", start=us_dst[0], end=us_dst[1], timeZone="America/New_York"),
+            _slots("us-host-seen-from-berlin", eventTypeId="2001", start=us_dst[0], end=us_dst[1], timeZone="Europe/Berlin"),
+        ]),
+        Scenario("slots-bad-input", [
+            _slots("no-start", eventTypeId="1001", end=mon),
+            _slots("bad-date", eventTypeId="1001", start="2026-13-45", end=mon),
+            _slots("end-before-start", eventTypeId="1001", start=tue, end=mon),
+            _slots("bad-zone", eventTypeId="1001", start=mon, end=mon, timeZone="Mars/Olympus"),
+            _slots("unknown-param", eventTypeId="1001", start=mon, end=mon, colour="blue"),
+            _slots("id-and-username", eventTypeId="1001", username="berlin-host", start=mon, end=mon),
+            _slots("id-not-a-number", eventTypeId="abc", start=mon, end=mon),
+            _slots("bad-format", eventTypeId="1001", start=mon, end=mon, format="list"),
+            _slots("unknown-event-type", eventTypeId="999999", start=mon, end=mon),
+        ]),
+        Scenario("reservations", [
+            Step("reserve", "POST", "/v2/slots/reservations", version=S,
+                 body={"eventTypeId": 1001, "slotStart": f"{tue}T09:00:00.000Z"}, capture={"res1": "data.reservationUid"}),
+            Step("read", "GET", "/v2/slots/reservations/{res1}", version=S),
+            _slots("slots-while-reserved", eventTypeId="1001", start=tue, end=tue),
+            Step("reserve-same-slot", "POST", "/v2/slots/reservations", version=S,
+                 body={"eventTypeId": 1001, "slotStart": f"{tue}T09:00:00.000Z"}),
+            Step("patch-over-own-time", "PATCH", "/v2/slots/reservations/{res1}", version=S,
+                 body={"eventTypeId": 1001, "slotStart": f"{tue}T09:00:00.000Z"}),
+            Step("patch-to-other-slot", "PATCH", "/v2/slots/reservations/{res1}", version=S,
+                 body={"eventTypeId": 1001, "slotStart": f"{tue}T10:00:00.000Z"}),
+            _slots("slots-after-move", eventTypeId="1001", start=tue, end=tue),
+            Step("delete", "DELETE", "/v2/slots/reservations/{res1}", version=S),
+            Step("read-deleted", "GET", "/v2/slots/reservations/{res1}", version=S),
+            Step("patch-unknown", "PATCH", "/v2/slots/reservations/nope-0000", version=S,
+                 body={"eventTypeId": 1001, "slotStart": f"{tue}T10:00:00.000Z"}),
+            Step("delete-unknown", "DELETE", "/v2/slots/reservations/nope-0000", version=S),
+            Step("reserve-bad-body", "POST", "/v2/slots/reservations", version=S, body={"eventTypeId": "x"}),
+            Step("reserve-without-key-with-duration", "POST", "/v2/slots/reservations", version=S, key=None,
+                 body={"eventTypeId": 1001, "slotStart": f"{tue}T11:00:00.000Z", "reservationDuration": 10}),
+        ]),
+        Scenario("bookings", [
+            Step("book", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{wed}T09:00:00.000Z", "attendee": _attendee("Ann", "ann@example.com")},
+                 capture={"book1": "data.uid", "book1id": "data.id"}),
+            Step("book-same-slot", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{wed}T09:00:00.000Z", "attendee": _attendee("Bob", "bob@example.com")}),
+            Step("book-with-offset", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{wed}T12:00:00+01:00", "attendee": _attendee("Cy", "cy@example.com")},
+                 capture={"book2": "data.uid"}),
+            Step("book-off-grid", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{wed}T13:10:00.000Z", "attendee": _attendee("Di", "di@example.com")},
+                 capture={"book3": "data.uid"}),
+            Step("book-outside-hours", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{wed}T20:00:00.000Z", "attendee": _attendee("Ed", "ed@example.com")}),
+            Step("book-in-the-past", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{past}T09:00:00.000Z", "attendee": _attendee("Fi", "fi@example.com")}),
+            Step("book-bad-email", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{wed}T14:00:00.000Z", "attendee": _attendee("Gu", "not-an-email")}),
+            Step("book-no-attendee", "POST", "/v2/bookings", version=B, body={"eventTypeId": 1001, "start": f"{wed}T14:00:00.000Z"}),
+            Step("book-unknown-event-type", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 999999, "start": f"{wed}T14:00:00.000Z", "attendee": _attendee("Ha", "ha@example.com")}),
+            Step("book-sixty", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1002, "start": f"{fri}T10:15:00.000Z", "attendee": _attendee("Io", "io@example.com")},
+                 capture={"book4": "data.uid"}),
+            _slots("slots-after-bookings", eventTypeId="1001", start=wed, end=wed),
+            Step("read", "GET", "/v2/bookings/{book1}", version=B),
+            Step("read-unknown", "GET", "/v2/bookings/unknown-uid-0000", version=B),
+            Step("reschedule", "POST", "/v2/bookings/{book2}/reschedule", version=B,
+                 body={"start": f"{wed}T15:00:00.000Z", "reschedulingReason": "moved"},
+                 capture={"moved": "data.uid"}),
+            Step("cancel", "POST", "/v2/bookings/{book1}/cancel", version=B, body={"cancellationReason": "no longer"}),
+            Step("cancel-again", "POST", "/v2/bookings/{book1}/cancel", version=B, body={"cancellationReason": "again"}),
+            Step("cancel-unknown", "POST", "/v2/bookings/unknown-uid-0000/cancel", version=B, body={}),
+            _slots("slots-after-cancel", eventTypeId="1001", start=wed, end=wed),
+        ]),
+        Scenario("booking-race", [
+            Step(f"racer-{n}", "POST", "/v2/bookings", version=B, group="race",
+                 body={"eventTypeId": 1001, "start": f"{fri}T09:00:00.000Z", "attendee": _attendee(f"R{n}", f"r{n}@example.com")})
+            for n in range(2)
+        ]),
+    ]  # fmt: skip
