@@ -45,6 +45,12 @@ def add_subparser(subparsers: Any) -> None:
         "--rate-limit", type=int, default=DEFAULT_RATE_LIMIT, help="requests per window; 0 = off"
     )
     parser.add_argument("--rate-limit-window-s", type=float, default=60.0)
+    parser.add_argument(
+        "--slots-cache-ms",
+        type=int,
+        default=0,
+        help="keep each slots answer this long, as Cal.com does (its default: 2000); 0 = off",
+    )
 
 
 def build_config(args: argparse.Namespace) -> SimConfig:
@@ -56,6 +62,7 @@ def build_config(args: argparse.Namespace) -> SimConfig:
         fault_seed=args.fault_seed,
         rate_limit=args.rate_limit,
         rate_limit_window_s=args.rate_limit_window_s,
+        slots_cache_ms=max(0, args.slots_cache_ms),
     )
     if args.faults is not None:
         config.faults = args.faults

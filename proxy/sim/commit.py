@@ -87,8 +87,10 @@ def insert_booking(
         booking_fields_responses=req.booking_fields_responses,
         source=source,
     )
+    booking.ics_uid = f"{booking.uid}@Cal.com"
     if req.rescheduled_from is not None:
         old = req.rescheduled_from
+        booking.ics_uid = old.ics_uid or f"{old.uid}@Cal.com"
         booking.rescheduled_from_uid = old.uid
         booking.rescheduling_reason = req.rescheduling_reason
         booking.rescheduled_by_email = req.rescheduled_by_email

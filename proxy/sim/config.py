@@ -36,5 +36,11 @@ class SimConfig:
     # still race past it with it on.
     idempotency_guard: bool = True
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Cal.com keeps each slots answer in Redis for SLOTS_CACHE_TTL ms, 2000 by default, keyed by the query
+    # (packages/trpc/server/routers/viewer/slots/util.ts:64,120-154): a booking or reservation shows in the
+    # same query's answer only after that (the goldens: reservations/slots-after-move, bookings/
+    # slots-after-cancel). 0 (the default here) answers every query afresh, as the tests before the goldens
+    # assumed; the golden replay and `calproxy sim --slots-cache-ms 2000` model Cal.com's.
+    slots_cache_ms: int = 0
     now: Callable[[], datetime] = _utc_now
     monotonic: Callable[[], float] = time.monotonic

@@ -9,10 +9,10 @@ from proxy.calcom.timefmt import format_utc
 from proxy.sim.seed import EventTypeDef, Host
 from proxy.sim.state import Booking, SimState
 
-# Shown only when set: output.service.ts leaves them undefined and JSON.stringify drops them.
+# Shown only when set: output.service.ts leaves them undefined and JSON.stringify drops them. Except
+# rescheduledByEmail, which the real Cal.com always answers (null when unset: the goldens).
 _OPTIONAL_FIELDS = (
     ("reschedulingReason", "rescheduling_reason"),
-    ("rescheduledByEmail", "rescheduled_by_email"),
     ("rescheduledFromUid", "rescheduled_from_uid"),
     ("rescheduledToUid", "rescheduled_to_uid"),
 )
@@ -72,7 +72,10 @@ def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
         "cancellationReason": booking.cancellation_reason or "",
         "cancelledByEmail": booking.cancelled_by_email or "",
     }
-    for key, attr in _OPTIONAL_FIELDS:
+    if booking.rescheduling_reason is not None:
+        output["reschedulingReason"] = booking.rescheduling_reason
+    output["rescheduledByEmail"] = booking.rescheduled_by_email
+    for key, attr in _OPTIONAL_FIELDS[1:]:
         value = getattr(booking, attr)
         if value is not None:
             output[key] = value
@@ -92,13 +95,31 @@ def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
             "metadata": {k: v for k, v in booking.metadata.items() if k != "videoCallUrl"},
             # Prisma's `rating Int?`: null until rated, and class-transformer keeps unset fields.
             "rating": None,
-            "icsUid": f"{booking.uid}@Cal.com",
+            "icsUid": booking.ics_uid or f"{booking.uid}@Cal.com",
             "attendees": [attendee_output(booking.attendee)],
-            "guests": booking.guests,
-            "bookingFieldsResponses": booking.booking_fields_responses,
         }
     )
+    if booking.guests:
+        # Left out when there are none, as the real Cal.com answers (the goldens).
+        output["guests"] = booking.guests
+    output["bookingFieldsResponses"] = fields_responses(booking)
     return output
+
+
+def fields_responses(booking: Booking) -> dict[str, Any]:
+    """The booking responses Cal.com stores and answers: the attendee's email and name, what the caller sent,
+    the rescheduling reason, then displayEmail (the goldens: bookings/book, bookings/reschedule)."""
+    email = booking.attendee.get("email")
+    responses: dict[str, Any] = {}
+    if email is not None:
+        responses["email"] = email
+    responses["name"] = booking.attendee.get("name", "")
+    responses.update(booking.booking_fields_responses)
+    if booking.rescheduling_reason is not None:
+        responses["rescheduledReason"] = booking.rescheduling_reason
+    if email is not None:
+        responses["displayEmail"] = display_email(str(email))
+    return responses
 
 
 def ground_truth(booking: Booking) -> dict[str, Any]:

@@ -50,8 +50,12 @@ async def get_slots(request: web.Request) -> web.Response:
     length = query.duration or et.length
     # Cal.com clamps `end` to one year from now, whatever the caller asked for.
     end = min(query.end, slots_horizon(state.now()))
-    starts = available_starts(
-        state, et, query.start, end, length=length, exclude_uid=query.booking_uid_to_reschedule
+    key = (et.id, query.start, end, query.time_zone, query.duration, query.booking_uid_to_reschedule)
+    starts = state.cached_starts(
+        key,
+        lambda: available_starts(
+            state, et, query.start, end, length=length, exclude_uid=query.booking_uid_to_reschedule
+        ),
     )
     return json_response({"status": "success", "data": slots_data(starts, query, length)})
 
@@ -64,5 +68,11 @@ async def get_available(request: web.Request) -> web.Response:
     et = _find_event_type(state, query.event_type_id, query.event_type_slug, None)
     length = query.duration or et.length
     end = min(query.end, slots_horizon(state.now()))
-    starts = available_starts(state, et, query.start, end, length=length, exclude_uid=query.reschedule_uid)
+    key = (et.id, query.start, end, query.time_zone, query.duration, query.reschedule_uid)
+    starts = state.cached_starts(
+        key,
+        lambda: available_starts(
+            state, et, query.start, end, length=length, exclude_uid=query.reschedule_uid
+        ),
+    )
     return json_response({"status": "success", "data": available_data(starts, query, length)})

@@ -6,6 +6,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,9 @@ class Booking:
     rescheduled_to_uid: str | None = None
     rescheduled: bool = False
     source: str = "api"
+    # iCalUID: a reschedule keeps the original's, so calendars update the same event (golden
+    # bookings/reschedule, the real Cal.com).
+    ics_uid: str = ""
 
     @property
     def active(self) -> bool:
@@ -124,6 +128,22 @@ class SimState:
         self.stuck_requests = 0
         self.shutdown = asyncio.Event()
         self._next_id = 1
+        # Cal.com's slots answer cache (SimConfig.slots_cache_ms): query key -> (expiry, starts).
+        self._slots_cache: dict[Hashable, tuple[float, list[datetime]]] = {}
+
+    def cached_starts(self, key: Hashable, compute: Callable[[], list[datetime]]) -> list[datetime]:
+        """The starts of a slots query, from Cal.com's answer cache while it holds them."""
+        ttl_s = self.config.slots_cache_ms / 1000
+        if ttl_s <= 0:
+            return compute()
+        now = self.config.monotonic()
+        found = self._slots_cache.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        starts = compute()
+        self._slots_cache = {k: v for k, v in self._slots_cache.items() if v[0] > now}
+        self._slots_cache[key] = (now + ttl_s, starts)
+        return starts
 
     def now(self) -> datetime:
         """The simulator's current time (injectable)."""
@@ -156,6 +176,7 @@ class SimState:
             self.config.rate_limit, self.config.rate_limit_window_s, self.config.monotonic
         )
         self._next_id = 1
+        self._slots_cache.clear()
 
     def host_busy(self, host_id: int, *, exclude_uid: str | None = None) -> list[tuple[datetime, datetime]]:
         """Intervals blocked by the host's accepted or pending bookings."""
