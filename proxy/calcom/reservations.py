@@ -22,6 +22,11 @@ AUTH_ONLY_DURATION = (
     "reservationDuration can only be used for authenticated requests - "
     "use access token, api key or OAuth credentials"
 )
+# A reservationDuration from a key that does not own the event type (the real Cal.com's words: the goldens).
+NOT_OWNER_FOR_DURATION = (
+    "authenticated user is not owner of event type, does not have memberships in common with owner of the "
+    "event type, nor does belong to event type's team or org."
+)
 ALREADY_RESERVED = "This time slot is already reserved by another user. Please choose a different time."
 ALREADY_BOOKED = "Can't reserve a slot if the event is already booked."
 NOT_VARIABLE_LENGTH = "You passed 'slotDuration' but this event type is not a variable length event type."

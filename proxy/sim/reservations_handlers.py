@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from proxy.calcom.errors import BadRequest, NotFound, Unprocessable
+from proxy.calcom.errors import BadRequest, Forbidden, NotFound, Unprocessable
 from proxy.calcom.jsonwire import json_response
 from proxy.calcom.requests import read_json
 from proxy.calcom.reservations import (
     ALREADY_BOOKED,
     ALREADY_RESERVED,
     DEFAULT_RESERVATION_MINUTES,
+    NOT_OWNER_FOR_DURATION,
     NOT_VARIABLE_LENGTH,
     ReserveSlot,
     not_a_possible_length,
@@ -111,8 +112,15 @@ async def create_reservation(request: web.Request) -> web.Response:
     require_version(request, NEW_VERSIONS)
     state = request.app[STATE]
     body = parse_reserve_slot(await read_json(request))
-    require_auth_for_duration(body, authenticated=caller(request).user_id is not None)
-    reservation = _store(state, str(uuid.uuid4()), _event_type(state, body.event_type_id), body)
+    user_id = caller(request).user_id
+    require_auth_for_duration(body, authenticated=user_id is not None)
+    et = _event_type(state, body.event_type_id)
+    if body.reservation_duration and user_id != et.host_id:
+        # Only the event type's owner (or a member of its team or organisation, which the simulator's seed
+        # has none of) may choose the duration (golden booking-refusals/reserve-with-duration-on-anothers-
+        # event-type, the real Cal.com).
+        raise Forbidden(NOT_OWNER_FOR_DURATION)
+    reservation = _store(state, str(uuid.uuid4()), et, body)
     return json_response({"status": "success", "data": _output(reservation)}, status=201)
 
 
