@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +21,7 @@ from proxy.services import Services
 from proxy.settings import Settings
 from proxy.sim.config import SimConfig
 from proxy.sim.runner import RunningSim, run_sim
+from tests.redis_server import RedisServer, start_redis_server
 
 GROUPS = {1001: "host-1", 1002: "host-1", 2001: "host-2"}
 BOOKINGS_V = {"cal-api-version": "2024-08-13"}
@@ -106,3 +107,21 @@ async def make_stack() -> AsyncIterator[StackFactory]:
 async def stack(make_stack: StackFactory) -> Stack:
     """The default stack: rate limit off, in-process fakeredis."""
     return await make_stack()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of this test's own (for several processes on one Redis), stopped by PID."""
+    running = start_redis_server()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+async def own_redis_client(own_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    """A client of `own_redis`."""
+    redis = aioredis.Redis.from_url(own_redis.url)
+    yield redis
+    await redis.aclose()

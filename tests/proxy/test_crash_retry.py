@@ -11,11 +11,8 @@ hears 409 (the contract: the first attempt is still in flight).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,9 +23,9 @@ import redis.asyncio as aioredis
 
 from proxy.ledger import CommitState, LedgerEntry
 from proxy.liveness import BEAT_TTL_S
-from tests.ops.support import clean_env, free_port
-from tests.proxy.conftest import BOOKINGS_V, GROUPS, StackFactory, next_weekday
-from tests.redis_server import RedisServer, start_redis_server
+from tests.proxy.conftest import BOOKINGS_V, StackFactory, next_weekday
+from tests.proxy.processes import start_process
+from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.real_redis]
 
@@ -40,43 +37,6 @@ KEY = {"Authorization": "Bearer cal_test_alpha"}
 def berlin(hhmm: str) -> str:
     local = datetime.fromisoformat(f"{DAY}T{hhmm}:00").replace(tzinfo=ZoneInfo(BERLIN))
     return local.isoformat(timespec="milliseconds")
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    running = start_redis_server()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-async def client(server: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    redis = aioredis.Redis.from_url(server.url)
-    yield redis
-    await redis.aclose()
-
-
-async def start_process(sim_url: str, redis_url: str) -> tuple[asyncio.subprocess.Process, str]:
-    """A second calproxy process on the same Redis and simulator (started and killed by PID)."""
-    port = free_port()
-    env = clean_env(
-        CALPROXY_UPSTREAM_URL=sim_url,
-        REDIS_URL=redis_url,
-        CALPROXY_UPSTREAM_API_KEY="cal_test_alpha",
-        CALPROXY_RESOURCE_GROUPS=json.dumps({str(k): v for k, v in GROUPS.items()}),
-        CALPROXY_RECONCILE_INTERVAL_S="0",
-        CALPROXY_ADMIN_TOKEN="t" * 32,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "proxy", "serve", "--port", str(port),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    assert process.stdout is not None
-    while b"listening on" not in (line := await asyncio.wait_for(process.stdout.readline(), timeout=20)):
-        assert line, "the second process did not start"
-    return process, f"http://127.0.0.1:{port}"
 
 
 def body_at(hhmm: str) -> dict[str, Any]:
@@ -125,11 +85,11 @@ async def entry_in(stack: Any, states: set[CommitState], within_s: float) -> Led
 
 
 async def test_the_retry_after_a_sigkill_mid_commit_receives_the_booking(
-    make_stack: StackFactory, server: RedisServer, client: aioredis.Redis
+    make_stack: StackFactory, own_redis: RedisServer, own_redis_client: aioredis.Redis
 ) -> None:
-    stack = await make_stack(redis=client)
+    stack = await make_stack(redis=own_redis_client)
     body = body_at("10:00")
-    killed = await kill_mid_commit(stack, server, body)
+    killed = await kill_mid_commit(stack, own_redis, body)
     await asyncio.sleep(1.5)  # Cal.com finishes the booking the dead process asked for
     made = [b for b in await stack.truth() if b["status"] != "cancelled"]
     assert len(made) == 1, made
@@ -159,11 +119,11 @@ async def test_the_retry_after_a_sigkill_mid_commit_receives_the_booking(
 
 
 async def test_a_dead_process_commit_that_booked_is_kept_for_the_retry_without_one(
-    make_stack: StackFactory, server: RedisServer, client: aioredis.Redis
+    make_stack: StackFactory, own_redis: RedisServer, own_redis_client: aioredis.Redis
 ) -> None:
     """No retry at all: the surviving process still settles the entry within seconds, and blocks the slot."""
-    stack = await make_stack(redis=client)
-    killed = await kill_mid_commit(stack, server, body_at("11:00"))
+    stack = await make_stack(redis=own_redis_client)
+    killed = await kill_mid_commit(stack, own_redis, body_at("11:00"))
     entry = await entry_in(stack, {CommitState.ABANDONED}, within_s=3 * BEAT_TTL_S)
     elapsed = asyncio.get_running_loop().time() - killed
     assert entry.state is CommitState.ABANDONED, entry
@@ -176,13 +136,13 @@ async def test_a_dead_process_commit_that_booked_is_kept_for_the_retry_without_o
 
 
 async def test_a_dead_process_commit_that_booked_nothing_frees_the_slot_and_the_claim(
-    make_stack: StackFactory, server: RedisServer, client: aioredis.Redis
+    make_stack: StackFactory, own_redis: RedisServer, own_redis_client: aioredis.Redis
 ) -> None:
     """Cal.com answers 500 and creates nothing: the slot returns within seconds and A's retry books."""
-    stack = await make_stack(redis=client)
+    stack = await make_stack(redis=own_redis_client)
     await stack.direct.post("/_sim/faults", json={"error": 1.0})
     body = body_at("12:00")
-    killed = await kill_mid_commit(stack, server, body)
+    killed = await kill_mid_commit(stack, own_redis, body)
     entry = await entry_in(stack, {CommitState.UNKNOWN}, within_s=4 * BEAT_TTL_S)
     elapsed = asyncio.get_running_loop().time() - killed
     assert entry.state is CommitState.UNKNOWN, entry

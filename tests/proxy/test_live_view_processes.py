@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,8 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.proxy.conftest import BOOKINGS_V, SLOTS_V, StackFactory, next_weekday
-from tests.proxy.test_crash_retry import start_process
-from tests.redis_server import RedisServer, start_redis_server
+from tests.proxy.processes import start_process
+from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.real_redis]
 
@@ -31,22 +30,6 @@ BOUND_S = 1.5
 def berlin(hhmm: str) -> str:
     local = datetime.fromisoformat(f"{DAY}T{hhmm}:00").replace(tzinfo=ZoneInfo(BERLIN))
     return local.isoformat(timespec="milliseconds")
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    running = start_redis_server()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-async def client(server: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    redis = aioredis.Redis.from_url(server.url)
-    yield redis
-    await redis.aclose()
 
 
 async def listed(b: httpx.AsyncClient, start: str) -> bool:
@@ -69,10 +52,10 @@ async def hidden_within(b: httpx.AsyncClient, start: str, bound_s: float) -> flo
 
 
 async def test_a_hold_through_one_process_hides_the_slot_from_the_other(
-    make_stack: StackFactory, server: RedisServer, client: aioredis.Redis
+    make_stack: StackFactory, own_redis: RedisServer, own_redis_client: aioredis.Redis
 ) -> None:
-    stack = await make_stack(redis=client)  # process B: in this test's process
-    process, url = await start_process(stack.sim.url, server.url)  # process A
+    stack = await make_stack(redis=own_redis_client)  # process B: in this test's process
+    process, url = await start_process(stack.sim.url, own_redis.url)  # process A
     try:
         async with httpx.AsyncClient(base_url=url, timeout=10, headers=KEY) as a:
             b = stack.proxy
@@ -98,7 +81,7 @@ async def test_a_hold_through_one_process_hides_the_slot_from_the_other(
 
             # Drop B's subscription: B stops answering from memory, re-reads, and hides new holds again.
             syncs = view.stats.syncs
-            await client.client_kill_filter(_type="pubsub")
+            await own_redis_client.client_kill_filter(_type="pubsub")
             quote = {"eventTypeId": 1001, "start": berlin("14:00"), "timeZone": BERLIN}
             held = await a.post("/calproxy/v1/quote", json=quote, headers={"X-Call-Id": "A-14:00"})
             assert held.json()["data"]["available"] is True
