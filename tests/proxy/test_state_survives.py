@@ -51,15 +51,6 @@ def aof_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def volatile_server() -> Iterator[RedisServer]:
-    server = start_redis_server()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 async def client_of() -> AsyncIterator[Any]:
     clients: list[aioredis.Redis] = []
 
@@ -114,16 +105,16 @@ async def test_aof_restart_keeps_holds_ledger_and_idempotency(
 
 
 async def test_an_empty_restart_is_noticed_and_never_confirms_falsely(
-    make_stack: StackFactory, volatile_server: RedisServer, client_of: Any
+    make_stack: StackFactory, own_redis: RedisServer, client_of: Any
 ) -> None:
-    stack = await make_stack(redis=client_of(volatile_server), settings={"state_check_s": 0.2})
+    stack = await make_stack(redis=client_of(own_redis), settings={"state_check_s": 0.2})
     svc = stack.services
     assert await svc.state_guard.check() is StateChange.UNCHANGED  # the sentinel is in place
     await stack.quote("A", eventTypeId=1001, start=berlin("10:00"), timeZone=BERLIN)
     first = await stack.book("B", booking("11:00", "Bea"))
     assert first.status_code == 201, first.text
 
-    volatile_server.restart(kill=True)  # no persistence: Redis comes back empty
+    own_redis.restart(kill=True)  # no persistence: Redis comes back empty
     await serving_again(stack)
     lost = svc.metrics.redis_state_changes.labels(change=StateChange.LOST.value)
     deadline = asyncio.get_running_loop().time() + 10
