@@ -118,6 +118,7 @@ class LiveHolds:
         self._offset_ms = 0
         # Bumped whenever the subscription is lost: a read begun before it must not mark anything current.
         self._generation = 0
+        self._auditing = False
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -146,6 +147,10 @@ class LiveHolds:
         ]
         self.stats.served += 1
         return sorted(found, key=lambda h: (h.start_ms, h.end_ms, h.uid))
+
+    def size(self) -> tuple[int, int]:
+        """(resources followed, records kept): for metrics."""
+        return len(self._resources), sum(len(s.records) for s in self._resources.values())
 
     def version(self, resource: str) -> int | None:
         """The version of the resource's last applied change, or None while not current."""
@@ -226,8 +231,10 @@ class LiveHolds:
                 while message is not None:
                     self._on_message(message)
                     message = await pubsub.get_sharded_message(timeout=0)
-                if time.monotonic() >= next_audit:
+                if time.monotonic() >= next_audit and not self._auditing:
+                    # One audit at a time: on a slow Redis they would otherwise pile up.
                     next_audit = time.monotonic() + self._audit_s
+                    self._auditing = True
                     self._spawn(self._audit(subscribed))
         finally:
             self._pubsub = None
@@ -315,7 +322,14 @@ class LiveHolds:
         state.current = True
 
     async def _audit(self, subscribed: set[str]) -> None:
+        try:
+            await self._check_versions(subscribed)
+        finally:
+            self._auditing = False
+
+    async def _check_versions(self, subscribed: set[str]) -> None:
         """Compare versions with Redis; re-read what differs, what failed to read, and forget idle ones."""
+        self._prune_expired()
         now = self._clock()
         for resource, state in list(self._resources.items()):
             if now - state.used_at > self._idle_s:
@@ -359,6 +373,15 @@ class LiveHolds:
             subscribed.discard(state.channel)
             with contextlib.suppress(*_REDIS_ERRORS):
                 await self._pubsub.sunsubscribe(state.channel)
+
+    def _prune_expired(self) -> None:
+        """Let go of records past their expiry: Redis never brings an expired record back (a write finds it
+        gone), and the estimate of Redis's clock never runs ahead, so none of them can still be live."""
+        now = self.redis_now_ms()
+        for state in self._resources.values():
+            expired = [uid for uid, hold in state.records.items() if hold.expires_at_ms <= now]
+            for uid in expired:
+                del state.records[uid]
 
     def _lose_all(self) -> None:
         self._generation += 1

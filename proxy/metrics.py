@@ -6,9 +6,14 @@ HTTP methods outside the standard set are folded into "other"; status codes are 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from holds.live_view import LiveHolds
 
 # The automatic `_created` series doubles every counter (`calproxy_holds_created_created`) for nothing
 # operators read; it is process-global in prometheus-client, so it is turned off where metrics are defined.
@@ -168,3 +173,44 @@ class Metrics:
         if child is None:
             child = self._snapshot_children[result] = self.snapshot_requests.labels(result=result)
         child.inc(n)
+
+    def follow_live_view(self, view: LiveHolds) -> None:
+        """Export the live view's counters and size, read from it at each scrape."""
+        self.registry.register(_LiveViewCollector(view))
+
+
+class _LiveViewCollector(Collector):
+    """The live view's own counters (holds/live_view.py ViewStats) as Prometheus counters and gauges."""
+
+    def __init__(self, view: LiveHolds) -> None:
+        self._view = view
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._view.stats
+        answers = CounterMetricFamily(
+            "calproxy_live_view_answers",
+            "Holds reads answered from the live view, or refused to (not current).",
+            labels=["result"],
+        )
+        answers.add_metric(["served"], stats.served)
+        answers.add_metric(["missed"], stats.missed)
+        yield answers
+        reads = CounterMetricFamily(
+            "calproxy_live_view_rereads", "Whole-resource reads of the live view, by why.", labels=["cause"]
+        )
+        reads.add_metric(["gap"], stats.gaps)
+        reads.add_metric(["audit"], stats.audit_resyncs)
+        reads.add_metric(["all"], stats.syncs)
+        yield reads
+        yield CounterMetricFamily(
+            "calproxy_live_view_reconnects",
+            "Subscriptions of the live view lost and made again.",
+            value=stats.reconnects,
+        )
+        resources, records = self._view.size()
+        yield GaugeMetricFamily(
+            "calproxy_live_view_resources", "Resources the live view follows.", value=resources
+        )
+        yield GaugeMetricFamily(
+            "calproxy_live_view_records", "Hold records the live view keeps.", value=records
+        )

@@ -203,6 +203,8 @@ def build_services(
     catalog = OwnCatalog(upstream)
     sharing = Sharing(upstream, redis, keys, resources, catalog)
     live_view = LiveHolds(redis, holds, prefix=settings.key_prefix) if settings.live_view else None
+    if live_view is not None:
+        metrics.follow_live_view(live_view)
     availability = Availability(
         snapshots=snapshots,
         holds=holds,

@@ -192,3 +192,22 @@ async def test_clock_estimate_never_runs_ahead(
     assert len(view.holds(R, *WINDOW) or []) == 1
     clock.advance(1)
     assert view.holds(R, *WINDOW) == []
+
+
+async def test_expired_records_are_let_go(
+    pair: tuple[HoldStore, LiveHolds], redis: Redis, clock: Clock
+) -> None:
+    """Nothing announces an expiry: the audit drops records past it, so memory follows the live holds."""
+    store, view = pair
+    assert await view.wait_current(R)
+    for i in range(20):
+        await store.acquire(R, i * HOUR, (i + 1) * HOUR, f"o{i}", ttl_ms=1_000)
+    await converged(view, redis)
+    assert view.size() == (1, 20)
+    clock.advance(1_000)
+    for _ in range(200):
+        if view.size()[1] == 0:
+            break
+        await asyncio.sleep(0.005)
+    assert view.size() == (1, 0)
+    assert view.holds(R, *WINDOW) == []

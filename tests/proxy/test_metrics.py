@@ -58,3 +58,25 @@ async def test_metrics_parse_and_name_what_operators_need(stack: Stack) -> None:
     )
     misses = samples[("calproxy_snapshot_cache_requests_total", (("result", "miss"),))]
     assert misses >= 1
+
+
+async def test_the_live_view_is_seen_in_the_metrics(stack: Stack) -> None:
+    day = monday_in(3)
+    view = stack.services.availability.live_view
+    assert view is not None
+    query = {"eventTypeId": "1001", "start": str(day), "end": str(day)}
+    await stack.proxy.get(
+        "/v2/slots", params=query, headers=SLOTS_V
+    )  # first use: follows, answers from Redis
+    assert await view.wait_current("grp:host-1")
+    await stack.quote("A", eventTypeId=1001, start=berlin(day, "11:00"), timeZone="Europe/Berlin")
+    await stack.proxy.get("/v2/slots", params=query, headers=SLOTS_V)
+    families = names((await stack.proxy.get("/metrics")).text)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples
+    }
+    assert samples[("calproxy_live_view_answers_total", (("result", "served"),))] >= 1
+    assert samples[("calproxy_live_view_answers_total", (("result", "missed"),))] >= 1
+    assert samples[("calproxy_live_view_rereads_total", (("cause", "all"),))] >= 1
+    assert samples[("calproxy_live_view_resources", ())] >= 1
+    assert samples[("calproxy_live_view_records", ())] >= 1
