@@ -7,7 +7,8 @@ it whole once (``live_holds``, read-only) and applies the announcements that fol
 
 It answers only while it can show it is current, else ``holds()`` returns None and the caller reads Redis
 as it would without a view, never a stale answer:
-- subscribed and read since; a number missing in the sequence, a reconnect or a failed read re-reads;
+- subscribed and read since, each change following the last applied one (an announcement names the version
+  it follows); one that does not, a reconnect or a failed read re-reads;
 - an audit every ``audit_s`` compares each resource's version with Redis's: a message lost in transit or a
   connection that died without an error shows there and re-reads the resource.
 Expiry is not announced: a record stops counting at its expiry by Redis's clock, estimated from the clock
@@ -63,16 +64,17 @@ class _Resource:
     records: dict[str, Hold] = field(default_factory=dict)
     current: bool = False
     syncing: bool = False
-    # Announcements received while a read is in flight: (version, kind, uid, record).
-    pending: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    # Announcements received while a read is in flight: (version, previous, kind, uid, record).
+    pending: list[tuple[int, int, str, str, str | None]] = field(default_factory=list)
     used_at: float = 0.0
 
 
 @dataclass(frozen=True)
 class Announcement:
-    """One change as a script published it: ``version|now|kind|uid[|record]``."""
+    """One change as a script published it: ``version|previous|now|kind|uid[|record]``."""
 
     version: int
+    previous: int  # the version it follows (0: the first change of a fresh sequence)
     now_ms: int
     kind: str  # "s" saved, "d" deleted while live
     uid: str
@@ -81,10 +83,11 @@ class Announcement:
     @classmethod
     def parse(cls, data: bytes | str) -> Announcement:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        parts = text.split("|", 4)
-        if len(parts) < 4 or parts[2] not in ("s", "d") or (parts[2] == "s") != (len(parts) == 5):
+        parts = text.split("|", 5)
+        if len(parts) < 5 or parts[3] not in ("s", "d") or (parts[3] == "s") != (len(parts) == 6):
             raise ValueError(f"malformed hold announcement {text[:80]!r}")
-        return cls(int(parts[0]), int(parts[1]), parts[2], parts[3], parts[4] if len(parts) == 5 else None)
+        record = parts[5] if len(parts) == 6 else None
+        return cls(int(parts[0]), int(parts[1]), int(parts[2]), parts[3], parts[4], record)
 
 
 class LiveHolds:
@@ -264,16 +267,17 @@ class LiveHolds:
             self._receive(resource, state, event)
 
     def _receive(self, resource: str, state: _Resource, event: Announcement) -> None:
+        change = (event.version, event.previous, event.kind, event.uid, event.record)
         if state.syncing:
-            state.pending.append((event.version, event.kind, event.uid, event.record))
+            state.pending.append(change)
         elif not state.current or event.version <= state.version:
             return  # not following yet (a read is due), or a change our read already held
-        elif event.version == state.version + 1:
+        elif event.previous == state.version:
             self._apply(resource, state, event.version, event.kind, event.uid, event.record)
         else:
             self.stats.gaps += 1
             self._resync(resource)
-            state.pending.append((event.version, event.kind, event.uid, event.record))
+            state.pending.append(change)
 
     def _apply(
         self, resource: str, state: _Resource, version: int, kind: str, uid: str, record: str | None
@@ -311,10 +315,10 @@ class LiveHolds:
         state.version = read.version
         pending, state.pending = sorted(state.pending), []
         state.syncing = False
-        for version, kind, uid, record in pending:
+        for version, previous, kind, uid, record in pending:
             if version <= state.version:
                 continue
-            if version != state.version + 1:
+            if previous != state.version:
                 self.stats.gaps += 1
                 self._resync(resource)
                 return

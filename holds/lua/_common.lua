@@ -42,14 +42,16 @@ end
 -- and re-reads the resource when a number is missing. Expiry is never published: readers let a record go
 -- at its expiry by themselves. A version starts at NOW * 1000, so one that restarts after the resource's
 -- keys expired (or after Redis lost them) is never mistaken for the next of the old numbers.
--- Message: version|now|s|uid|record (saved) or version|now|d|uid (deleted while live).
+-- Message: version|previous|now|s|uid|record (saved) or version|previous|now|d|uid (deleted while live);
+-- previous is 0 for the first change of a fresh sequence, so a reader that read the resource empty goes on.
 local function announce(kind, uid, raw)
   local v = redis.call('HINCRBY', M, 'v', 1)
+  local prev = v - 1
   if v == 1 then
     v = NOW * 1000
     redis.call('HSET', M, 'v', fmt(v))
   end
-  local msg = fmt(v) .. '|' .. fmt(NOW) .. '|' .. kind .. '|' .. uid
+  local msg = fmt(v) .. '|' .. fmt(prev) .. '|' .. fmt(NOW) .. '|' .. kind .. '|' .. uid
   if raw then msg = msg .. '|' .. raw end
   redis.call('SPUBLISH', EVENTS, msg)
 end

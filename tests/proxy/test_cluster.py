@@ -101,6 +101,34 @@ async def test_100_concurrent_quotes_of_one_slot_make_exactly_one_hold(
     assert [key async for key in stack.services.redis.scan_iter(match=f"{prefix}*")]
 
 
+async def test_the_live_view_follows_holds_over_sharded_pub_sub(
+    make_stack: StackFactory, cluster: RedisClusterProcesses
+) -> None:
+    """Issue 12 on Redis Cluster: the view subscribes with SSUBSCRIBE on the resource's shard, reads it, and
+    answers from memory; a quote's hold reaches it as an announcement (not a re-read)."""
+    stack = await cluster_stack(make_stack, cluster)
+    view = stack.services.availability.live_view
+    assert view is not None
+    day = berlin("10:00")[:10]
+    query = {"eventTypeId": "1002", "start": day, "end": day, "timeZone": BERLIN}
+    await stack.proxy.get("/v2/slots", params=query, headers={"cal-api-version": "2024-09-04"})
+    assert await view.wait_current(RESOURCE, timeout_s=10)
+    syncs, applied = view.stats.syncs, view.stats.applied
+    await stack.quote("viewer", eventTypeId=1002, start=berlin("10:00"), timeZone=BERLIN)
+    for _ in range(400):
+        if view.stats.applied > applied:
+            break
+        await asyncio.sleep(0.005)
+    assert view.stats.applied > applied and view.stats.syncs == syncs
+    held = view.holds(RESOURCE, 0, 2**62)
+    in_redis = await stack.services.holds.live(RESOURCE, 0, 2**62)
+    assert held is not None and [h.uid for h in held] == [h.uid for h in in_redis]
+    listed = await stack.proxy.get("/v2/slots", params=query, headers={"cal-api-version": "2024-09-04"})
+    starts = [slot["start"] for slot in listed.json()["data"][day]]
+    assert berlin("11:00") in starts and berlin("10:00") not in starts  # hidden from everyone else
+    assert view.stats.served > 0
+
+
 async def test_racing_commits_confirm_exactly_one(
     make_stack: StackFactory, cluster: RedisClusterProcesses
 ) -> None:
