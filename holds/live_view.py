@@ -184,8 +184,8 @@ class LiveHolds:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the listener (also started by the first use of a resource)."""
-        if self._task is None and not self._closed:
+        """Start the listener (also started by the first use of a resource, and again should it have died)."""
+        if (self._task is None or self._task.done()) and not self._closed:
             self._task = asyncio.create_task(self._listen(), name="holds-live-view")
 
     async def aclose(self) -> None:
@@ -218,6 +218,11 @@ class LiveHolds:
                 logger.warning("live view lost its subscription, re-reading: %s", type(exc).__name__)
                 self.stats.reconnects += 1
                 await asyncio.sleep(self._retry_s)
+            except Exception:
+                # Never die silently: every view would stay "not current" (reads go to Redis) for good.
+                logger.exception("live view listener failed, starting again")
+                self.stats.reconnects += 1
+                await asyncio.sleep(self._retry_s)
 
     async def _subscription(self) -> None:
         pubsub = self._redis.pubsub()
@@ -230,6 +235,10 @@ class LiveHolds:
                 if wanted:
                     await pubsub.ssubscribe(*wanted)
                     subscribed.update(wanted)
+                if not subscribed:
+                    # Nothing followed (all forgotten while idle): a pubsub never subscribed has no socket.
+                    await asyncio.sleep(self._poll_s)
+                    continue
                 message = await pubsub.get_sharded_message(timeout=self._poll_s)
                 while message is not None:
                     self._on_message(message)

@@ -224,3 +224,23 @@ async def test_expired_records_are_let_go(
         await asyncio.sleep(0.005)
     assert view.size() == (1, 0)
     assert view.holds(R, *WINDOW) == []
+
+
+async def test_an_idle_resource_is_forgotten_and_followed_again_on_use(redis: Redis, clock: Clock) -> None:
+    store = make_store(redis, clock)
+    view = LiveHolds(redis, store, clock=clock, audit_s=0.02, idle_s=0.1)
+    try:
+        assert await view.wait_current(R)
+        clock.advance(200)  # the view's idle clock is the test's clock
+        for _ in range(200):
+            if view.size()[0] == 0:
+                break
+            await asyncio.sleep(0.005)
+        assert view.size() == (0, 0)
+        await asyncio.sleep(0.1)  # the listener idles with nothing subscribed
+        await store.acquire(R, 0, HOUR, "a")
+        assert view.holds(R, *WINDOW) is None  # followed again from here
+        assert await view.wait_current(R)
+        assert [h.owner for h in view.holds(R, *WINDOW) or []] == ["a"]
+    finally:
+        await view.aclose()
