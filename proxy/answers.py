@@ -93,10 +93,6 @@ class AnswerCache:
         self.hits += 1
         return answer.body
 
-    def version(self, resource: str) -> int | None:
-        """The live view's version of the resource now (None: not current, so nothing may be stored)."""
-        return self._view.version(resource)
-
     def put(self, key: Hashable, answer: Answer) -> None:
         """Store an answer computed from the view at `answer.version`."""
         if self._view.version(answer.resource) != answer.version:

@@ -97,18 +97,26 @@ class Availability:
     def day_view(self, event_type_id: int, duration: int | None, start_ms: int, owner: str) -> View | None:
         """One caller's view of one UTC day with no I/O: the day as this process keeps it and the holds of
         its live view; None when either is missing (the caller then builds a full view)."""
-        if self.live_view is None:
-            return None
         day = start_ms // DAY_MS
         slots = self.snapshots.kept_day(event_type_id, duration, day, tenant_of_owner(owner))
         if slots is None:
             return None
         resource = self.resources.resource_for(event_type_id)
-        live = self.live_view.holds(resource, day * DAY_MS - DAY_MS, (day + 2) * DAY_MS)
-        if live is None:
+        remembered = self._remembered(resource, day * DAY_MS - DAY_MS, (day + 2) * DAY_MS)
+        if remembered is None:
             return None
-        version = self.live_view.version(resource)
+        live, version = remembered
         return self._view(event_type_id, resource, Snapshot(days={day: slots}), live, owner, version)
+
+    def _remembered(
+        self, resource: str, window_start_ms: int, window_end_ms: int
+    ) -> tuple[list[Hold], int] | None:
+        """The live view's holds over a window and the version they are at, or None when it cannot answer."""
+        if self.live_view is None:
+            return None
+        found = self.live_view.holds(resource, window_start_ms, window_end_ms)
+        version = self.live_view.version(resource)
+        return None if found is None or version is None else (found, version)
 
     def within_window(self, window_start_ms: int, window_end_ms: int) -> bool:
         """Whether any day of the window may hold a slot now (else only Cal.com's own answer is right)."""
@@ -135,11 +143,10 @@ class Availability:
         )
         # Holds may start before the window yet overlap its first slot, so look one day further back.
         window = (resource, days[0] * DAY_MS - DAY_MS, (days[-1] + 2) * DAY_MS)
-        if self.live_view is not None:
-            found = self.live_view.holds(*window)
-            if found is not None:
-                version = self.live_view.version(resource)
-                return self._view(event_type_id, resource, snapshot, found, owner, version)
+        remembered = self._remembered(*window)
+        if remembered is not None:
+            found, version = remembered
+            return self._view(event_type_id, resource, snapshot, found, owner, version)
         live = await self.reads.read(window, lambda: self.holds.live(*window))
         return self._view(event_type_id, resource, snapshot, live, owner)
 
