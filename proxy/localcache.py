@@ -20,28 +20,33 @@ class TtlMemo(Generic[K, V]):
         self._ttl = ttl_s
         self._max = max_entries
         self._clock = clock
-        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        # key -> (expiry, stored at, value), on this memo's clock
+        self._entries: OrderedDict[K, tuple[float, float, V]] = OrderedDict()
 
-    def get(self, key: K) -> V | None:
-        """The live value, or None."""
+    def get(self, key: K, max_age_s: float | None = None) -> V | None:
+        """The live value, or None; with `max_age_s`, only one stored at most that long ago."""
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry[0] <= self._clock():
+        now = self._clock()
+        if entry[0] <= now:
             del self._entries[key]
             return None
-        return entry[1]
+        if max_age_s is not None and now - entry[1] >= max_age_s:
+            return None
+        return entry[2]
 
-    def expiry(self, key: K) -> float | None:
-        """When the entry stops being served (this memo's clock), or None when there is none."""
+    def stored_at(self, key: K) -> float | None:
+        """When the entry was stored (this memo's clock), or None when there is none."""
         entry = self._entries.get(key)
-        return None if entry is None else entry[0]
+        return None if entry is None else entry[1]
 
     def put(self, key: K, value: V) -> None:
         """Remember a value (a zero TTL remembers nothing)."""
         if self._ttl <= 0:
             return
-        self._entries[key] = (self._clock() + self._ttl, value)
+        now = self._clock()
+        self._entries[key] = (now + self._ttl, now, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)

@@ -180,15 +180,15 @@ class SnapshotCache:
     # calproxy included, so their starts are added back to what it fetched.
     own_reservations: Callable[[int, list[int]], Awaitable[dict[int, list[tuple[int, int]]]]] | None = None
     _inflight: dict[tuple[int, int, int], asyncio.Future[DaySlots]] = field(default_factory=dict)
-    _memo: TtlMemo[tuple[int, int, int], DaySlots] = field(init=False)
+    # The days as this process last read or fetched them, for the snapshot's whole life: reused without
+    # asking Redis for `local_ttl_s`, and for a quote's first try for as long as they live (`kept_day`).
+    _days: TtlMemo[tuple[int, int, int], DaySlots] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._memo = TtlMemo(self.local_ttl_s)
-        self._seen: TtlMemo[tuple[int, str], bool] = TtlMemo(self.local_ttl_s)
-        # The days as this process last read or fetched them, for the snapshot's whole life: what a quote
-        # tries its hold with before reading anything (`kept_day`).
-        self._kept: TtlMemo[tuple[int, int, int], DaySlots] = TtlMemo(self.ttl_ms / 1000)
-        self._seen_kept: TtlMemo[tuple[int, str], bool] = TtlMemo(self.seen_ttl_ms / 2000)
+        self._days = TtlMemo(self.ttl_ms / 1000)
+        # Cal.com answered this tenant for the event type: trusted for `local_ttl_s` before asking Redis
+        # again, and for a quote's first try for half the marker's life.
+        self._seen: TtlMemo[tuple[int, str], bool] = TtlMemo(self.seen_ttl_ms / 2000)
         self._generations: dict[int, int] = {}
         self._probing: dict[tuple[int, str], asyncio.Future[None]] = {}
 
@@ -204,9 +204,9 @@ class SnapshotCache:
         it offers that Cal.com has since booked costs a refused commit (with alternatives), never a false
         confirmation, and calproxy's own bookings are refused by their markers at the hold.
         """
-        if tenant is not None and not self._seen_kept.get((event_type_id, tenant)):
+        if tenant is not None and not self._seen.get((event_type_id, tenant)):
             return None
-        slots = self._kept.get((event_type_id, duration or 0, day))
+        slots = self._days.get((event_type_id, duration or 0, day))
         if slots is None or self._now_ms() - slots.fetched_ms > self.ttl_ms:
             return None
         return slots
@@ -220,13 +220,11 @@ class SnapshotCache:
         self._generations[event_type_id] = self._generations.get(event_type_id, 0) + 1
 
     def _remember(self, key: tuple[int, int, int], slots: DaySlots) -> None:
-        self._memo.put(key, slots)
-        self._kept.put(key, slots)
+        self._days.put(key, slots)
         self._bump(key[0])
 
     def _note_seen(self, key: tuple[int, str]) -> None:
         self._seen.put(key, True)
-        self._seen_kept.put(key, True)
 
     async def get(
         self,
@@ -249,7 +247,7 @@ class SnapshotCache:
         # known empty, so neither fetched nor written (nor proof that Cal.com answered this tenant).
         closed = closed_days(days, now)
         days = [d for d in days if d not in closed]
-        if tenant is not None and days and not self._seen.get((event_type_id, tenant)):
+        if tenant is not None and days and not self._seen.get((event_type_id, tenant), self.local_ttl_s):
             probed = await self._ensure_seen(event_type_id, dur, list(days), credentials, tenant)
             if probed is not None:
                 self._count(miss=len(days))
@@ -260,7 +258,7 @@ class SnapshotCache:
 
         found: dict[int, DaySlots] = dict(closed)
         for day in days:
-            local = self._memo.get((event_type_id, dur, day))
+            local = self._days.get((event_type_id, dur, day), self.local_ttl_s)
             if local is not None and usable(local):
                 found[day] = local
         unread = [d for d in days if d not in found]
@@ -277,8 +275,9 @@ class SnapshotCache:
             found.update(
                 await self._fill(event_type_id, dur, missing, credentials, fresh=max_age_ms is not None)
             )
-        expiries = (self._memo.expiry((event_type_id, dur, d)) for d in days)
-        return Snapshot(days=found, fresh_until=min((e or 0.0 for e in expiries), default=math.inf))
+        stored = (self._days.stored_at((event_type_id, dur, d)) for d in days)
+        fresh_until = min(((t or 0.0) + self.local_ttl_s for t in stored), default=math.inf)
+        return Snapshot(days=found, fresh_until=fresh_until)
 
     async def _ensure_seen(
         self, event_type_id: int, dur: int, days: list[int], credentials: Mapping[str, str], tenant: str
@@ -483,8 +482,7 @@ class SnapshotCache:
     def forget_local(self) -> None:
         """Drop this process's snapshot memo: after Redis lost its data, the booked markers that hid slots
         in those days are gone too, so a remembered day could offer a booked slot."""
-        self._memo.clear()
-        self._kept.clear()
+        self._days.clear()
         self._generations = {et: n + 1 for et, n in self._generations.items()}
 
     async def invalidate(self, event_type_id: int, duration: int | None, days: Iterable[int]) -> None:
@@ -492,8 +490,7 @@ class SnapshotCache:
         dur = duration or 0
         self._bump(event_type_id)
         for d in set(days):
-            self._memo.drop((event_type_id, dur, d))
-            self._kept.drop((event_type_id, dur, d))
+            self._days.drop((event_type_id, dur, d))
         keys = [self.keys.snapshot(event_type_id, dur, str(d)) for d in set(days)]
         if keys:
             await self.redis.delete(*keys)
