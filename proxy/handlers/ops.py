@@ -20,6 +20,7 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; the live-holds gauge is read from Redis now, so every process agrees."""
     svc = services(request)
     await _count_live_holds(svc)
+    svc.metrics.flush()
     body = generate_latest(svc.metrics.registry)
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST

@@ -6,6 +6,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from proxy.metrics import HTTP_PENDING_MAX, Metrics
 from tests.ops.test_logs import berlin, monday_in
 from tests.proxy.conftest import SLOTS_V, Stack
 
@@ -80,3 +81,20 @@ async def test_the_live_view_is_seen_in_the_metrics(stack: Stack) -> None:
     assert samples[("calproxy_live_view_rereads_total", (("cause", "all"),))] >= 1
     assert samples[("calproxy_live_view_resources", ())] >= 1
     assert samples[("calproxy_live_view_records", ())] >= 1
+
+
+def test_request_timings_wait_for_the_scrape_but_never_pile_up() -> None:
+    metrics = Metrics()
+
+    def count() -> float:
+        child = metrics.http_duration.labels(route="/v2/slots", method="GET", status="200")
+        return float(next(s.value for s in child.collect()[0].samples if s.name.endswith("_count")))
+
+    for _ in range(HTTP_PENDING_MAX - 1):
+        metrics.observe_http("/v2/slots", "GET", 200, 0.001)
+    assert count() == 0  # kept until the scrape
+    metrics.observe_http("/v2/slots", "GET", 200, 0.001)
+    assert count() == HTTP_PENDING_MAX  # recorded at once when that many wait
+    metrics.observe_http("/v2/slots", "GET", 200, 0.001)
+    metrics.flush()
+    assert count() == HTTP_PENDING_MAX + 1
