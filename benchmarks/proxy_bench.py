@@ -147,6 +147,11 @@ def free_slots(days: list[str], event_type: int, count: int) -> list[str]:
     return starts[:count]
 
 
+def quote_request(start: str, zone: str = "Europe/Berlin") -> dict[str, Any]:
+    """A quote of one start of event type 1001, without alternatives."""
+    return {"eventTypeId": 1001, "start": start, "timeZone": zone, "alternatives": 0}
+
+
 def pct(values: list[float], q: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -187,7 +192,7 @@ async def bench_quote_commit(sim: Child, log_dir: Path, redis_url: str, days: li
                 await client.get(slots_path(day), headers=SLOTS_HEADERS)
             quarter = len(starts) // 4
             for i, start in enumerate(starts[:quarter]):
-                body = {"eventTypeId": 1001, "start": start, "timeZone": "Europe/Berlin", "alternatives": 0}
+                body = quote_request(start)
                 ms, r = await timed(
                     client.post(
                         "/calproxy/v1/quote", json=body, headers={"X-Call-Id": f"q{i}", **BOOK_HEADERS}
@@ -197,12 +202,7 @@ async def bench_quote_commit(sim: Child, log_dir: Path, redis_url: str, days: li
                     quotes.append(ms)
             async with httpx.AsyncClient(base_url=bare.url) as floor_client:
                 for i, start in enumerate(starts[:quarter]):
-                    body = {
-                        "eventTypeId": 1001,
-                        "start": start,
-                        "timeZone": "Europe/Berlin",
-                        "alternatives": 0,
-                    }
+                    body = quote_request(start)
                     headers = {"X-Call-Id": f"q{i}", **BOOK_HEADERS}
                     ms, _ = await timed(floor_client.post("/calproxy/v1/quote", json=body, headers=headers))
                     floor.append(ms)
@@ -223,7 +223,7 @@ async def bench_quote_commit(sim: Child, log_dir: Path, redis_url: str, days: li
                     if r.status_code == 201:
                         sink.append(ms)
                 call = {"X-Call-Id": f"c{i}", **BOOK_HEADERS}
-                qbody = {"eventTypeId": 1001, "start": c, "timeZone": "Europe/Berlin", "alternatives": 0}
+                qbody = quote_request(c)
                 qms, _ = await timed(client.post("/calproxy/v1/quote", json=qbody, headers=call))
                 quotes_in_loop.append(qms)
                 ms, r = await timed(
@@ -330,12 +330,7 @@ async def bench_round_trips(redis_url: str, days: list[str]) -> None:
                 counter.install()
                 for i, start in enumerate(starts):
                     h = {"X-Call-Id": f"rt{i}", **BOOK_HEADERS}
-                    body = {
-                        "eventTypeId": 1001,
-                        "start": start,
-                        "timeZone": "Europe/Berlin",
-                        "alternatives": 0,
-                    }
+                    body = quote_request(start)
                     counter.take()
                     await client.post("/calproxy/v1/quote", json=body, headers=h)
                     per_quote.append(counter.take())
@@ -391,7 +386,7 @@ async def bench_view_lag(sim: Child, log_dir: Path, redis_url: str, days: list[s
                     await client.get(target.url + slots_path(day), headers=SLOTS_HEADERS)
             for i, start in enumerate(free_slots(days, 1001, 16 * len(days)) * 4):
                 day = start[:10]
-                body = {"eventTypeId": 1001, "start": start, "timeZone": "UTC", "alternatives": 0}
+                body = quote_request(start, "UTC")
                 headers = {"X-Call-Id": f"lag{i}", **BOOK_HEADERS}
                 r = await client.post(a.url + "/calproxy/v1/quote", json=body, headers=headers)
                 held_at = time.perf_counter()
