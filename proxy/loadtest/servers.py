@@ -1,12 +1,14 @@
 """Child-process entry: serve the simulator or calproxy on a free loopback port until stdin closes.
 
-`python -m proxy.loadtest.servers sim|proxy|bare|forward '<json>'` prints `READY <url>` once listening.
+`python -m proxy.loadtest.servers sim|proxy|bare|bare_hold|forward '<json>'` prints `READY <url>` once
+listening.
 Running the servers in their own processes keeps the load generator's event loop out of their latency figures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import signal
@@ -18,7 +20,9 @@ from typing import Any
 import httpx
 import uvloop
 from aiohttp import web
+from redis.asyncio import Redis
 
+from holds import HoldStore
 from proxy.app import create_app
 from proxy.settings import Settings
 from proxy.sim.config import SimConfig
@@ -87,6 +91,26 @@ async def _forward(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
     return await listen_on_loopback(stack, app)
 
 
+async def _bare_hold(stack: AsyncExitStack, spec: dict[str, Any]) -> str:
+    """A bare aiohttp handler that places one hold through the hold engine (one `acquire_hold` on a real
+    Redis, through redis-py) and answers fixed bytes: the floor of any quote that holds its slot."""
+    body = str(spec["body"]).encode()
+    redis = Redis.from_url(str(spec["redis_url"]))
+    stack.push_async_callback(redis.aclose)
+    store = HoldStore(redis, prefix="barehold")
+    starts = itertools.count(1_000_000_000_000, 3_600_000)
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        start = next(starts)
+        await store.acquire("bare:1", start, start + 1_800_000, f"caller{start}")
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/calproxy/v1/quote", handler)
+    return await listen_on_loopback(stack, app)
+
+
 async def listen_on_loopback(stack: AsyncExitStack, app: web.Application) -> str:
     """Serve `app` on a free 127.0.0.1 port until `stack` closes; its URL. (Also the test fixtures' and
     benchmarks' way to run an app in process.)"""
@@ -111,6 +135,8 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
             url = await listen_on_loopback(stack, create_app(Settings(**spec)))
         elif kind == "bare":
             url = await _bare(stack, spec)
+        elif kind == "bare_hold":
+            url = await _bare_hold(stack, spec)
         elif kind == "forward":
             url = await _forward(stack, spec)
         else:
@@ -122,7 +148,8 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     """Entry point."""
     if len(argv) != 2:
-        print("usage: python -m proxy.loadtest.servers sim|proxy|bare|forward '<json>'", file=sys.stderr)
+        kinds = "sim|proxy|bare|bare_hold|forward"
+        print(f"usage: python -m proxy.loadtest.servers {kinds} '<json>'", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # The same event loop as `calproxy serve`, for every server kind, so the figures compare like with like.
