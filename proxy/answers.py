@@ -22,10 +22,14 @@ from holds.live_view import LiveHolds
 from proxy.calcom.slots import AvailableQuery, SlotsQuery
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Resolved:
     """What a slots request's query and headers come to: the validated query and the caller's hold owner,
-    or None for a request Cal.com answers itself (another version, a slug, a reschedule, a host subset)."""
+    or None for a request Cal.com answers itself (another version, a slug, a reschedule, a host subset).
+
+    Compared by identity: a remembered resolution is the key of its answers, and hashing the query's
+    fields on every request cost more than the rest of the lookup.
+    """
 
     query: SlotsQuery | AvailableQuery | None
     owner: str = ""

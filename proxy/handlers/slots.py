@@ -65,6 +65,19 @@ def render(query: SlotsQuery | AvailableQuery, starts: tuple[int, ...], length_m
     return dumps({"status": "success", "data": data}).encode()
 
 
+def _reused(svc: Services, resolved: Resolved) -> web.Response | None:
+    """The answer rendered earlier for this very resolution while it is provably current (proxy.answers),
+    looked up before any coroutine is entered, as most slots requests end here. It is reused for at most the
+    local memo's second, so it is as fresh as the window test of `_answer` that it skips."""
+    query = resolved.query
+    answers = svc.answers
+    if answers is None or query is None or query.event_type_id is None:
+        return None
+    event_type_id = query.event_type_id
+    body = answers.get(resolved, lambda: svc.snapshots.generation(event_type_id))
+    return None if body is None else web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
 async def _answer(request: web.Request, svc: Services, resolved: Resolved) -> web.StreamResponse:
     """Serve a validated slots query from the snapshot; what we cannot answer ourselves goes upstream."""
     query = resolved.query
@@ -73,12 +86,6 @@ async def _answer(request: web.Request, svc: Services, resolved: Resolved) -> we
     owner = resolved.owner
     event_type_id = query.event_type_id
     answers = svc.answers
-    key = (query, owner)
-    if answers is not None:
-        # An answer is reused for at most the local memo's second, so the window test below is as fresh.
-        body = answers.get(key, lambda: svc.snapshots.generation(event_type_id))
-        if body is not None:
-            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
     if not svc.availability.within_window(_ms(query.start), _ms(query.end)):
         # Wholly past, or wholly beyond Cal.com's one-year horizon: Cal.com's answer is empty (or its own
         # refusal of the event type or credentials), so ask it rather than cache days that hold nothing.
@@ -98,7 +105,7 @@ async def _answer(request: web.Request, svc: Services, resolved: Resolved) -> we
     else:
         body = await asyncio.to_thread(render, query, free, length_ms // 60_000)
     if answers is not None and view.holds_version is not None:
-        answers.put(key, answer_of(view, body, free, generation))
+        answers.put(resolved, answer_of(view, body, free, generation))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -156,10 +163,14 @@ def _resolve_available(request: web.Request) -> Resolved:
 async def get_slots(request: web.Request) -> web.StreamResponse:
     """2024-09-04 slots; other versions, slug queries and upstream errors go to Cal.com as they are."""
     svc = services(request)
-    return await _answer(request, svc, _resolved(request, svc, _resolve_slots))
+    resolved = _resolved(request, svc, _resolve_slots)
+    reused = _reused(svc, resolved)
+    return reused if reused is not None else await _answer(request, svc, resolved)
 
 
 async def get_available(request: web.Request) -> web.StreamResponse:
     """The legacy shape `data.slots[date][].time`, still used by older backends and @calcom/sdk."""
     svc = services(request)
-    return await _answer(request, svc, _resolved(request, svc, _resolve_available))
+    resolved = _resolved(request, svc, _resolve_available)
+    reused = _reused(svc, resolved)
+    return reused if reused is not None else await _answer(request, svc, resolved)
