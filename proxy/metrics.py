@@ -34,8 +34,10 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx" if 100 <= status < 600 else "other"
 
 
-# Request timings kept before they are recorded in the histogram (see Metrics.observe_http).
-HTTP_PENDING_MAX = 4096
+# Request timings kept before they are recorded in the histogram (see Metrics.observe_http). The request
+# that fills the list records them all: 4,096 made that one request wait about 5 ms, 256 about 0.3 ms, for
+# the same work in all.
+HTTP_PENDING_MAX = 256
 
 
 class Metrics:
