@@ -253,7 +253,7 @@ async def bench_quote_commit(sim: Child, log_dir: Path, redis_url: str, days: li
         f"quote of a free slot p50 {pct(quotes, 50):.2f} ms: {verdict} (goal <= {GOAL_QUOTE_P50_MS} ms); "
         f"the HTTP floor {pct(floor, 50):.2f} ms, calproxy's own work {own:.2f} ms"
     )
-    left = GOAL_QUOTE_P50_MS - pct(hold_floor, 50)
+    left = round(GOAL_QUOTE_P50_MS - pct(hold_floor, 50), 2) + 0.0  # + 0.0: never "-0.00"
     print(
         f"  the floor of any quote that holds its slot (HTTP + one acquire_hold through redis-py) is "
         f"{pct(hold_floor, 50):.2f} ms: it leaves {left:.2f} ms of the goal for everything else a quote "
