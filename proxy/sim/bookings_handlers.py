@@ -5,13 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy.calcom.bookings import (
+    EMAIL_REQUIRED_RESPONSE,
     CreateBooking,
     checked_rescheduled_by,
     parse_cancel,
     parse_create_booking,
     parse_reschedule,
 )
-from proxy.calcom.errors import BadRequest, NotFound
+from proxy.calcom.errors import BadRequest, NotFound, ZodBadRequest
 from proxy.calcom.jsonwire import json_response
 from proxy.calcom.requests import read_json
 from proxy.calcom.versions import BOOKING_VERSIONS, HEADER, request_version
@@ -69,6 +70,9 @@ async def create_booking(request: web.Request) -> web.Response:
     state = request.app[STATE]
     body = parse_create_booking(await read_json(request))
     et = _resolve_event_type(state, body)
+    if not body.attendee.email:
+        # The simulator's event types keep Cal.com's default booking fields, where the email is required.
+        raise ZodBadRequest(EMAIL_REQUIRED_RESPONSE)
     booking = await commit(
         state,
         BookingRequest(

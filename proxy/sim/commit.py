@@ -36,10 +36,10 @@ class BookingRequest:
 
 
 def attendee_record(attendee: Attendee) -> dict[str, Any]:
-    """A BookingAttendee; a phone-only attendee gets Cal.com's generated sms address."""
+    """A BookingAttendee (the simulator's event types require the email: create_booking checks it)."""
     record: dict[str, Any] = {
         "name": attendee.name,
-        "email": attendee.email or f"{(attendee.phone_number or '').lstrip('+')}@sms.cal.com",
+        "email": attendee.email,
         "timeZone": attendee.time_zone,
         "language": attendee.language,
         "absent": False,

@@ -107,12 +107,16 @@ def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
 
 
 def fields_responses(booking: Booking) -> dict[str, Any]:
-    """The booking responses Cal.com stores and answers: the attendee's email and name, what the caller sent,
-    the rescheduling reason, then displayEmail (the goldens: bookings/book, bookings/reschedule)."""
+    """The booking responses Cal.com stores and answers: the attendee's email, phone and name, what the caller
+    sent, the rescheduling reason, then displayEmail (the goldens: bookings/book, bookings/reschedule,
+    booking-attendee-contacts/email-and-phone)."""
     email = booking.attendee.get("email")
     responses: dict[str, Any] = {}
     if email is not None:
         responses["email"] = email
+    phone = booking.attendee.get("phoneNumber")
+    if phone is not None:
+        responses["attendeePhoneNumber"] = phone
     responses["name"] = booking.attendee.get("name", "")
     responses.update(booking.booking_fields_responses)
     if booking.rescheduling_reason is not None:

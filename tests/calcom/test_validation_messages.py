@@ -60,15 +60,18 @@ def _body(**changes: Any) -> dict[str, Any]:
         ),
         (
             _body(attendee={"name": "Ada", "timeZone": "Europe/Berlin"}),
-            "Attendee must have at least one contact method (email or phone number)",
+            "attendee property is wrong, attendee email or phone property is wrong,"
+            "Attendee must have at least one contact method (email or phone number) ",
         ),
         (
             _body(eventTypeId=None),
-            "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug must be provided",
+            "eventTypeId or eventTypeSlug + username property is wrong,"
+            "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug must be provided ",
         ),
         (
             _body(eventTypeId=None, eventTypeSlug="x"),
-            "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug must be provided",
+            "eventTypeId or eventTypeSlug + username property is wrong,"
+            "Either eventTypeId or eventTypeSlug + username or eventTypeSlug + teamSlug must be provided ",
         ),
         (
             _body(metadata={f"k{i}": "v" for i in range(51)}),

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from proxy.calcom.bookings import INVALID_EMAIL_RESPONSE, INVALID_PHONE, parse_create_booking
+from proxy.calcom.bookings import INVALID_EMAIL_RESPONSE, parse_create_booking
 from proxy.calcom.errors import BadRequest, ZodBadRequest
 from proxy.sim.calendar import HOST_BUSY, IN_THE_PAST, OUT_OF_BOUNDS, SINGLE_LENGTH
 from proxy.sim.seed import Seed, parse_seed
@@ -237,8 +237,8 @@ def _message(body: dict[str, Any]) -> str:
 def test_attendee_email_and_phone_messages() -> None:
     """An email is refused by the booking responses' zod schema, as the real Cal.com answered (golden
     bookings/book-bad-email: code BAD_REQUEST, no details; the attendee's @Validate(fn) never runs,
-    class-validator #1750). The phone text still follows PT/inputs/create-booking.input.ts:138-140 (no golden
-    records it yet)."""
+    class-validator #1750). The phone's @Validate(fn) never runs either: any string is booked (golden
+    booking-attendee-contacts/bad-phone); a number, which crashes Cal.com, is refused as a non-string."""
     body = booking_body("2030-09-02T07:00:00Z")
     body["attendee"]["email"] = "nope"
     try:
@@ -250,7 +250,41 @@ def test_attendee_email_and_phone_messages() -> None:
         raise AssertionError("accepted")
     body["attendee"]["email"] = "ada@example.com"
     body["attendee"]["phoneNumber"] = "12345"
-    assert _message(body) == f"attendee property is wrong, phoneNumber property is wrong,{INVALID_PHONE} "
+    assert parse_create_booking(body).attendee.phone_number == "12345"
+    body["attendee"]["phoneNumber"] = 4915112345678
+    expected = "attendee property is wrong, phoneNumber property is wrong,phoneNumber must be a string "
+    assert _message(body) == expected
+
+
+def test_an_attendee_without_email_or_phone_names_the_class_level_check() -> None:
+    """RequireEmailOrPhone's error, wrapped as the real Cal.com wraps it (golden
+    booking-attendee-contacts/no-contact)."""
+    body = booking_body("2030-09-02T07:00:00Z")
+    del body["attendee"]["email"]
+    assert _message(body) == (
+        "attendee property is wrong, attendee email or phone property is wrong,"
+        "Attendee must have at least one contact method (email or phone number) "
+    )
+
+
+async def test_a_phone_only_attendee_needs_the_email_the_default_booking_fields_require(
+    make_client: Factory,
+) -> None:
+    """The simulator's event types keep Cal.com's default booking fields (golden
+    booking-attendee-contacts/phone-only); the parser itself accepts a phone-only attendee, so calproxy
+    leaves the decision to Cal.com."""
+    client = await make_client()
+    body = booking_body("2030-09-02T07:00:00Z")
+    del body["attendee"]["email"]
+    body["attendee"]["phoneNumber"] = "+4915112345679"
+    assert parse_create_booking(body).attendee.email is None
+    response = await client.post("/v2/bookings", json=body, headers=BOOK_V)
+    assert response.status == 400
+    assert (await response.json())["error"] == {
+        "code": "BAD_REQUEST",
+        "message": "responses - {email}error_required_field, ",
+    }
+    assert state_of(client).bookings == {}
 
 
 def test_a_missing_attendee_is_not_null_or_undefined() -> None:
