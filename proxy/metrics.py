@@ -6,6 +6,7 @@ HTTP methods outside the standard set are folded into "other"; status codes are 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +66,12 @@ class Metrics:
         self.holds_created = Counter(
             "calproxy_holds_created_total", "Hold acquisitions by outcome.", ["outcome"], registry=r
         )
+        self.frozen_objects = Gauge(
+            "calproxy_gc_frozen_objects",
+            "Objects built at start-up that the garbage collector's full passes skip (gc.freeze at serve).",
+            registry=r,
+        )
+        self.frozen_objects.set_function(gc.get_freeze_count)
         self.live_holds = Gauge(
             "calproxy_live_holds",
             "Live holds and booked markers in Redis, by state (all processes; read at scrape time).",

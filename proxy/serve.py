@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import secrets
 import signal
@@ -105,6 +106,15 @@ async def check_dependencies(app: web.Application) -> None:
         warn("Cal.com (the upstream) does not answer: /readyz answers 503 until it does")
 
 
+def freeze_startup_heap() -> None:
+    """Keep what start-up built (modules, settings, services, schemas: about 90,000 objects that live as long
+    as the process) out of the cyclic garbage collector's full passes. Under load such a pass stopped every
+    request for about 50 ms (the slots benchmark's p99); after the freeze a full pass walks only what
+    requests made since. Collected first, so nothing already garbage is kept."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings, sock: socket.socket) -> None:
     """Run until SIGINT/SIGTERM."""
     async with AsyncExitStack() as stack:
@@ -136,6 +146,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
         stack.push_async_callback(runner.cleanup)
         await web.SockSite(runner, sock).start()
         await check_dependencies(app)
+        freeze_startup_heap()
         host, port = sock.getsockname()[:2]
         print(f"calproxy: listening on http://{host}:{port} (upstream {settings.upstream_url})", flush=True)
         stop = asyncio.Event()

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from holds import HoldStore
 from proxy.app import create_app
+from proxy.serve import freeze_startup_heap
 from proxy.settings import Settings
 from proxy.sim.config import SimConfig
 from proxy.sim.faults import FaultRates
@@ -133,6 +134,7 @@ async def serve(kind: str, spec: dict[str, Any]) -> None:
             url = sim.url
         elif kind == "proxy":
             url = await listen_on_loopback(stack, create_app(Settings(**spec)))
+            freeze_startup_heap()  # as `calproxy serve` does
         elif kind == "bare":
             url = await _bare(stack, spec)
         elif kind == "bare_hold":
