@@ -211,6 +211,24 @@ def _matches(booking: Booking, query: Mapping[str, Any], now: datetime) -> bool:
     return True
 
 
+# The order of one status asked alone, without a sort (get.handler.ts:1167-1177).
+STATUS_ORDER = {"upcoming": False, "recurring": False, "past": True, "cancelled": True, "unconfirmed": False}
+
+
+def order_of(params: Mapping[str, Any]) -> tuple[str, bool]:
+    """Cal.com's getOrderBy (get.handler.ts:1158-1193): one key, never several. One status alone and no sort
+    takes that status's order (golden booking-list/status-cancelled: newest start first); otherwise the first
+    sort given of start, end, created, updated; otherwise the start, ascending."""
+    statuses = params.get("status") or []
+    given = [(name, attr) for name, attr in SORTS.items() if name in params]
+    if len(statuses) == 1 and not given:
+        return "start", STATUS_ORDER[statuses[0]]
+    if given:
+        name, attr = given[0]
+        return attr, params[name] == "desc"
+    return "start", False
+
+
 def select(
     bookings: Sequence[Booking], query: Mapping[str, str], now: datetime
 ) -> tuple[list[Booking], dict[str, Any]]:
@@ -218,9 +236,8 @@ def select(
     params = transform(query)
     found = [b for b in bookings if _matches(b, params, now)]
     found.sort(key=lambda b: (b.start, b.id))
-    for name, attr in SORTS.items():
-        if name in params:
-            found.sort(key=attrgetter(attr), reverse=params[name] == "desc")
+    attr, descending = order_of(params)
+    found.sort(key=attrgetter(attr), reverse=descending)
     take = int(params.get("take") or 100)
     skip = int(params.get("skip") or 0)
     page = found[skip : skip + take]

@@ -21,7 +21,7 @@ from proxy.sim.appkeys import STATE
 from proxy.sim.calendar import event_type
 from proxy.sim.commit import BookingRequest, attendee_record, commit, location_text
 from proxy.sim.output import booking_output
-from proxy.sim.requests import require_user
+from proxy.sim.requests import require_permissions_credentials, require_user
 from proxy.sim.seed import EventTypeDef
 from proxy.sim.state import Booking, SimState
 
@@ -92,6 +92,7 @@ async def create_booking(request: web.Request) -> web.Response:
 async def list_bookings(request: web.Request) -> web.Response:
     """GET /v2/bookings: the key owner's bookings, filtered and paginated (auth required)."""
     _require_booking_version(request)
+    require_permissions_credentials(request)
     user_id = require_user(request)
     state = request.app[STATE]
     booking_query.validate(request.query)

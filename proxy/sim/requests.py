@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from proxy.calcom.errors import NotFound, Unauthorized
+from proxy.calcom.errors import Forbidden, NotFound, Unauthorized
 from proxy.calcom.versions import request_version
 from proxy.sim.appkeys import STATE
 from proxy.sim.state import SimState
@@ -75,6 +75,21 @@ def caller(request: web.Request) -> Caller:
     if found is not None:
         return found
     return identify(request, request.app[STATE])
+
+
+# The bookings controller's class guard, before any route's own (bookings.controller.ts:89,
+# permissions.guard.ts:48-50): a route with @Permissions and neither a bearer token nor a client id is 403.
+NO_PERMISSIONS_AUTH = (
+    "PermissionsGuard - no authentication provided. Provide either authorization bearer token containing "
+    "managed user access token or oAuth client id in 'x-cal-client-id' header."
+)
+
+
+def require_permissions_credentials(request: web.Request) -> None:
+    """PermissionsGuard's first check (golden booking-list/no-key): something that names a caller at all."""
+    bearer = request.headers.get("Authorization", "").replace("Bearer ", "", 1)
+    if not bearer and not request.headers.get("x-cal-client-id"):
+        raise Forbidden(NO_PERMISSIONS_AUTH)
 
 
 def require_user(request: web.Request) -> int:

@@ -37,7 +37,7 @@ def _attendee(name: str, email: str, zone: str = "Europe/Berlin") -> dict[str, s
 def scenarios(now: datetime) -> list[Scenario]:
     """Every scenario, dated from `now` (the recording's clock)."""
     d = _monday_after(now.date(), 14)
-    mon, tue, wed, fri = (str(d + timedelta(days=n)) for n in (0, 1, 2, 4))
+    mon, tue, wed, thu, fri = (str(d + timedelta(days=n)) for n in (0, 1, 2, 3, 4))
     past = str(_monday_after(now.date(), -21))
     # DST: Europe switches on Sunday 2027-03-28, the US on Sunday 2027-03-14 (working days either side).
     eu_dst = ("2027-03-26", "2027-03-29")
@@ -180,6 +180,56 @@ def scenarios(now: datetime) -> list[Scenario]:
                  body={"eventTypeSlug": "consultation-30", "start": f"{tue}T11:30:00.000Z", "attendee": _attendee("Vi", "vi@example.com")}),
             Step("phone-not-a-string", "POST", "/v2/bookings", version=B,
                  body={"eventTypeId": 1001, "start": f"{tue}T11:00:00.000Z", "attendee": {**_attendee("Tu", "tu@example.com"), "phoneNumber": 4915112345678}}),
+        ]),
+        Scenario("booking-list", [
+            Step("book-0900", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{thu}T09:00:00.000Z", "attendee": _attendee("Aa", "aa@example.com")},
+                 capture={"b1": "data.uid"}),
+            Step("book-1000", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{thu}T10:00:00.000Z", "attendee": _attendee("Bb", "bb@example.com")},
+                 capture={"b2": "data.uid"}),
+            Step("book-1100", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{thu}T11:00:00.000Z", "attendee": _attendee("Cc", "cc@example.com")},
+                 capture={"b3": "data.uid"}),
+            Step("book-sixty-1300", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1002, "start": f"{thu}T13:00:00.000Z", "attendee": _attendee("Dd", "dd@example.com")},
+                 capture={"b4": "data.uid"}),
+            Step("book-1430", "POST", "/v2/bookings", version=B,
+                 body={"eventTypeId": 1001, "start": f"{thu}T14:30:00.000Z", "attendee": _attendee("Ee", "ee@example.com")},
+                 capture={"b5": "data.uid"}),
+            Step("book-other-host", "POST", "/v2/bookings", version=B, key="beta",
+                 body={"eventTypeId": 2001, "start": f"{thu}T15:00:00.000Z", "attendee": _attendee("Ff", "ff@example.com")},
+                 capture={"b7": "data.uid"}),
+            Step("cancel-1100", "POST", "/v2/bookings/{b3}/cancel", version=B, body={"cancellationReason": "gone"}),
+            Step("reschedule-1430", "POST", "/v2/bookings/{b5}/reschedule", version=B,
+                 body={"start": f"{thu}T15:30:00.000Z"}, capture={"b6": "data.uid"}),
+            Step("list-all", "GET", "/v2/bookings", version=B),
+            Step("reconciler-page-1", "GET", "/v2/bookings", version=B,
+                 query={"eventTypeId": "1001", "afterStart": f"{thu}T00:00:00.000Z", "sortCreated": "asc", "take": "2", "skip": "0"}),
+            Step("reconciler-page-2", "GET", "/v2/bookings", version=B,
+                 query={"eventTypeId": "1001", "afterStart": f"{thu}T00:00:00.000Z", "sortCreated": "asc", "take": "2", "skip": "2"}),
+            Step("reconciler-page-3", "GET", "/v2/bookings", version=B,
+                 query={"eventTypeId": "1001", "afterStart": f"{thu}T00:00:00.000Z", "sortCreated": "asc", "take": "2", "skip": "4"}),
+            Step("after-start-on-a-start", "GET", "/v2/bookings", version=B,
+                 query={"eventTypeId": "1001", "afterStart": f"{thu}T10:00:00.000Z", "sortStart": "asc"}),
+            Step("before-end-on-an-end", "GET", "/v2/bookings", version=B,
+                 query={"beforeEnd": f"{thu}T10:30:00.000Z", "sortStart": "asc"}),
+            Step("status-cancelled", "GET", "/v2/bookings", version=B, query={"status": "cancelled"}),
+            Step("status-upcoming", "GET", "/v2/bookings", version=B, query={"status": "upcoming", "sortStart": "desc"}),
+            Step("status-two", "GET", "/v2/bookings", version=B, query={"status": "upcoming,cancelled", "sortStart": "asc"}),
+            Step("event-type-ids", "GET", "/v2/bookings", version=B, query={"eventTypeIds": "1002,2001"}),
+            Step("attendee-email", "GET", "/v2/bookings", version=B, query={"attendeeEmail": "bb@example.com"}),
+            Step("booking-uid", "GET", "/v2/bookings", version=B, query={"bookingUid": "{b2}"}),
+            Step("other-host", "GET", "/v2/bookings", version=B, key="beta"),
+            Step("no-key", "GET", "/v2/bookings", version=B, key=None),
+            Step("take-zero", "GET", "/v2/bookings", version=B, query={"take": "0"}),
+            Step("take-too-many", "GET", "/v2/bookings", version=B, query={"take": "251"}),
+            Step("skip-negative", "GET", "/v2/bookings", version=B, query={"skip": "-1"}),
+            Step("sort-bad", "GET", "/v2/bookings", version=B, query={"sortCreated": "up"}),
+            Step("after-start-bad", "GET", "/v2/bookings", version=B, query={"afterStart": "nope"}),
+            Step("event-type-id-bad", "GET", "/v2/bookings", version=B, query={"eventTypeId": "abc"}),
+            Step("status-bad", "GET", "/v2/bookings", version=B, query={"status": "bogus"}),
+            Step("unknown-param", "GET", "/v2/bookings", version=B, query={"colour": "blue", "take": "1"}),
         ]),
         Scenario("rate-limit", [
             _slots(f"request-{n}", eventTypeId="1001", start=mon, end=mon) for n in range(1, 123)
