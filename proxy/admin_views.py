@@ -15,9 +15,10 @@ Rules for a policy change (`PUT /calproxy/v1/admin/ttl-policy`):
   null to remove). Anything else is refused before anything is read or written.
 - The resulting policy must satisfy min ≤ default ≤ max, and every override must lie in [min, max]:
   nothing is clamped silently, the message names the values in seconds.
-- A new override must name a resource calproxy holds: `grp:<group>` for a configured resource group, or
-  `et:<id>` for an event type in no group that Cal.com serves (`GET /v2/event-types/{id}` answers 200).
-  An event type inside a group is refused with a pointer to the group: its holds live on the group.
+- A new override must name a resource calproxy holds: `grp:<group>` for a configured resource group,
+  `usr:<id>` for a person's calendar calproxy learned an event type books (proxy.sharing), or `et:<id>` for
+  an event type in neither that Cal.com shows calproxy's key (`GET /v2/event-types/{id}` answers 200).
+  An event type whose holds live on a group or a calendar is refused with a pointer to it.
 - The change is applied with `PolicyStore.replace` (one script: fields, version bump and publish) as a
   compare-and-set on the version read, so a concurrent change is never overwritten half-merged.
 """
@@ -48,7 +49,8 @@ MAX_SECONDS = 86_400
 ALL_TIME = (0, 2**62)
 # Concurrent policy changes: re-read and re-validate this many times before giving up with 409.
 CAS_ATTEMPTS = 5
-_RESOURCE = re.compile(r"et:(?P<et>[1-9][0-9]{0,11})|grp:(?P<grp>[^\s]+)")
+RESOURCE_FORMS = "et:<eventTypeId>, usr:<userId> or grp:<group>"
+_RESOURCE = re.compile(r"et:(?P<et>[1-9][0-9]{0,11})|usr:(?P<usr>[1-9][0-9]{0,11})|grp:(?P<grp>[^\s]+)")
 
 
 def policy_json(policy: TtlPolicy) -> dict[str, Any]:
@@ -107,12 +109,12 @@ def _parse_overrides(value: object, errors: list[str]) -> dict[str, int | None]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        errors.append("overrides must map a resource (et:<id> or grp:<group>) to seconds, or to null")
+        errors.append(f"overrides must map a resource ({RESOURCE_FORMS}) to seconds, or to null")
         return {}
     parsed: dict[str, int | None] = {}
     for resource, seconds in value.items():
         if not isinstance(resource, str) or not _RESOURCE.fullmatch(resource):
-            errors.append(f"override resource {resource!r} must be et:<eventTypeId> or grp:<group>")
+            errors.append(f"override resource {resource!r} must be {RESOURCE_FORMS}")
             continue
         ms = None if seconds is None else seconds_to_ms(f"overrides.{resource}", seconds, errors)
         if seconds is None or ms is not None:
@@ -165,12 +167,18 @@ def merged_policy(current: TtlPolicy, change: PolicyChange) -> TtlPolicy:
 
 async def _check_event_type(svc: Services, event_type_id: int) -> None:
     resource = f"et:{event_type_id}"
-    group = svc.availability.resources.groups.get(event_type_id)
-    if group:
-        raise BadRequest(f"unknown resource {resource}: its holds live on grp:{group}; override that")
+    # Configured groups win; otherwise the calendar learned from Cal.com (proxy.sharing): either way the
+    # event type's holds live there, and an override of et:<id> would never apply.
+    lives_on = await svc.sharing.learn(event_type_id, {})
+    if lives_on != resource:
+        raise BadRequest(f"unknown resource {resource}: its holds live on {lives_on}; override that")
     status = (await svc.upstream.get_own("/v2/event-types/{id}", EVENT_TYPES_VERSION, event_type_id)).status
     if status == 404:
-        raise BadRequest(f"unknown resource {resource}: Cal.com has no event type {event_type_id}")
+        # The real Cal.com answers another user's event type with the same 404 (golden catalogue).
+        raise BadRequest(
+            f"unknown resource {resource}: Cal.com shows no event type {event_type_id} to calproxy's key "
+            "(there is none, or it is another user's)"
+        )
     if status >= 500:
         raise UpstreamUnavailable(f"Cal.com could not confirm event type {event_type_id} (HTTP {status})")
     if status != 200:
@@ -188,8 +196,19 @@ async def check_known_resources(svc: Services, resources: Iterable[str]) -> None
             if match["grp"] not in groups:
                 known = ", ".join(f"grp:{g}" for g in sorted(groups)) or "none configured"
                 raise BadRequest(f"unknown resource {resource}: not a configured resource group ({known})")
+        elif match["usr"] is not None:
+            await _check_calendar(svc, resource)
         else:
             await _check_event_type(svc, int(match["et"]))
+
+
+async def _check_calendar(svc: Services, resource: str) -> None:
+    """A person's calendar is a resource once calproxy learned that an event type books it."""
+    if resource not in await svc.sharing.calendars():
+        raise BadRequest(
+            f"unknown resource {resource}: no event type calproxy serves is known to book this calendar "
+            "(calproxy learns an event type's calendar at its first slots query or quote)"
+        )
 
 
 async def change_policy(svc: Services, body: object) -> TtlPolicy:

@@ -24,38 +24,58 @@ UNKNOWN_TTL_S = 60.0
 Json = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What Cal.com told the key about one resource: its data; or that the key cannot see it (404: the real
+    Cal.com hides another user's event type exactly like an unknown one, golden catalogue); or nothing."""
+
+    data: Json | None
+    hidden: bool = False
+
+    @property
+    def told(self) -> bool:
+        """Cal.com gave an answer that will not change by asking again soon."""
+        return self.data is not None or self.hidden
+
+
 @dataclass
 class OwnCatalog:
     """Per-process cache of the catalogue answers calproxy's own key gets."""
 
     upstream: CalcomClient
     clock: Callable[[], float] = time.monotonic
-    _cache: dict[tuple[str, int | None], tuple[float, Json | None]] = field(default_factory=dict, init=False)
+    _cache: dict[tuple[str, int | None], tuple[float, Lookup]] = field(default_factory=dict, init=False)
 
     async def me(self) -> Json | None:
         """The key's user, or None when it cannot be told."""
-        return await self._get("/v2/me", None)
+        return (await self._get("/v2/me", None)).data
 
     async def event_type(self, event_type_id: int) -> Json | None:
-        """One event type (EventTypeOutput_2024_06_14), or None when it cannot be told."""
+        """One event type (EventTypeOutput_2024_06_14), or None when the key does not get it."""
+        return (await self.event_type_lookup(event_type_id)).data
+
+    async def event_type_lookup(self, event_type_id: int) -> Lookup:
+        """One event type, telling "hidden from this key" apart from "cannot be told now"."""
         return await self._get("/v2/event-types/{id}", int(event_type_id))
 
-    async def _get(self, template: str, ident: int | None) -> Json | None:
+    async def _get(self, template: str, ident: int | None) -> Lookup:
         now = self.clock()
         cached = self._cache.get((template, ident))
         if cached is not None and cached[0] > now:
             return cached[1]
-        data = await self._ask(template, ident)
-        self._cache[(template, ident)] = (now + (KNOWN_TTL_S if data else UNKNOWN_TTL_S), data)
-        return data
+        found = await self._ask(template, ident)
+        self._cache[(template, ident)] = (now + (KNOWN_TTL_S if found.told else UNKNOWN_TTL_S), found)
+        return found
 
-    async def _ask(self, template: str, ident: int | None) -> Json | None:
+    async def _ask(self, template: str, ident: int | None) -> Lookup:
         if not self.upstream.has_own_credentials:
-            return None
+            return Lookup(None)
         try:
             response = await self.upstream.get_own(template, EVENT_TYPES_VERSION, ident)
         except (UpstreamTimeout, UpstreamUnavailable):
-            return None
+            return Lookup(None)
+        if response.status == 404:
+            return Lookup(None, hidden=True)
         payload = response.json() if response.status == 200 else None
         data = payload.get("data") if isinstance(payload, dict) else None
-        return data if isinstance(data, dict) else None
+        return Lookup(data if isinstance(data, dict) else None)

@@ -7,8 +7,10 @@ types the key reaches: owned by the key's user (`ownerId`) or hosted by it (a te
 The others are reported as not visible and their entries count as unknown, never missing; an operator fixes
 that by giving calproxy a key of that host (README, "Operating calproxy").
 
-Learned from Cal.com (`/v2/me`, `/v2/event-types/{id}`) with the proxy's own key through proxy.catalog; a
-look-up that fails leaves the event type undecided for this pass (unknown again, never blind).
+Learned from Cal.com (`/v2/me`, `/v2/event-types/{id}`) with the proxy's own key through proxy.catalog. The
+real Cal.com answers another user's event type with the 404 of an unknown one (golden catalogue): the key
+cannot see it, so it is not visible. A look-up that fails otherwise leaves the event type undecided for this
+pass (unknown again, never blind).
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ class KeyReach:
         blind: set[int] = set()
         undecided: set[int] = set()
         for event_type_id in ids:
-            event_type = await self.catalog.event_type(event_type_id)
-            if event_type is None:
+            found = await self.catalog.event_type_lookup(event_type_id)
+            if found.hidden:
+                blind.add(event_type_id)  # Cal.com shows another user's event type to nobody but its owner
+            elif found.data is None:
                 undecided.add(event_type_id)
             else:
-                (visible if reaches(event_type, user_id) else blind).add(event_type_id)
+                (visible if reaches(found.data, user_id) else blind).add(event_type_id)
         if blind:
             log.warning("event_types_not_visible_to_key", event_types=sorted(blind))
         return Reach(frozenset(visible), frozenset(blind), frozenset(undecided))

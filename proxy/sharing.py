@@ -73,6 +73,20 @@ class Sharing:
             self.resources.learned[event_type_id] = learned
         return self.resources.resource_for(event_type_id)
 
+    async def calendars(self) -> set[str]:
+        """Every resource learned and still fresh, by this process or any other (for operators' checks)."""
+        now_ms = self.clock() * 1000
+        found = set(self.resources.learned.values())
+        try:
+            shared = await self.redis.hgetall(self.keys.sharing())
+        except STORE_ERRORS:
+            return found
+        for raw in shared.values():
+            resource, _, expires = (raw.decode() if isinstance(raw, bytes) else raw).partition("|")
+            if expires.isdigit() and int(expires) > now_ms:
+                found.add(resource)
+        return found
+
     async def _shared(self, event_type_id: int, now: float) -> str | None:
         """What another process learned, while it is fresh."""
         try:

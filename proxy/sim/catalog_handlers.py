@@ -9,7 +9,7 @@ from proxy.calcom.jsonwire import json_response
 from proxy.calcom.validation import parse_int_param, raise_if_errors, unknown_properties
 from proxy.sim.appkeys import STATE
 from proxy.sim.output import event_type_output, me_output
-from proxy.sim.requests import require_user
+from proxy.sim.requests import require_permissions_credentials, require_user
 
 EVENT_TYPE_PARAMS = ("username", "eventSlug", "usernames", "orgSlug", "orgId", "sortCreatedAt")
 
@@ -33,21 +33,27 @@ async def list_event_types(request: web.Request) -> web.Response:
 
 
 async def get_event_type(request: web.Request) -> web.Response:
-    """GET /v2/event-types/{id}: one event type (auth required)."""
+    """GET /v2/event-types/{id}: one of the key owner's event types (golden catalogue: another user's is the
+    same 404 as an unknown id; no credential at all is the controller's PermissionsGuard 403)."""
     state = request.app[STATE]
-    require_user(request)
+    require_permissions_credentials(request)
+    user_id = require_user(request)
     raw = request.match_info["id"]
     event_type_id = parse_int_param(raw)
     if event_type_id is None or not raw.isdigit():
-        # Nest's ParseIntPipe.
+        # Nest's ParseIntPipe (the real Cal.com crashes instead: 500, allow-listed in the goldens).
         raise BadRequest("Validation failed (numeric string is expected)")
     et = state.seed.event_types.get(event_type_id)
-    if et is None:
-        raise NotFound(f"Event type with id={event_type_id} not found")
+    if et is None or et.host_id != user_id:
+        raise NotFound(f"Event type with id {event_type_id} not found")
     return json_response({"status": "success", "data": event_type_output(et, state.seed.host_of(et))})
 
 
 async def get_me(request: web.Request) -> web.Response:
     """GET /v2/me: the API key's owner."""
     user_id = require_user(request)
-    return json_response({"status": "success", "data": me_output(request.app[STATE].seed.hosts[user_id])})
+    hosts = request.app[STATE].seed.hosts
+    # Every Cal.com user has a default schedule; the real-Cal.com harness makes one per host in id order
+    # (scripts/real-calcom/seed.py), so its id is the host's place in that order.
+    schedule_id = sorted(hosts).index(user_id) + 1
+    return json_response({"status": "success", "data": me_output(hosts[user_id], schedule_id)})

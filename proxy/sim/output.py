@@ -146,51 +146,108 @@ def ground_truth(booking: Booking) -> dict[str, Any]:
     }
 
 
+# Cal.com's default booking fields of a personal event type (the golden catalogue/event-type-own).
+DEFAULT_BOOKING_FIELDS: tuple[dict[str, Any], ...] = (
+    {"isDefault": True, "type": "name", "slug": "name", "required": True, "label": "your_name",
+     "disableOnPrefill": False},
+    {"isDefault": True, "type": "email", "slug": "email", "required": True, "disableOnPrefill": False,
+     "hidden": False},
+    {"isDefault": True, "type": "radioInput", "slug": "location", "required": False, "hidden": False},
+    {"isDefault": True, "type": "text", "slug": "title", "required": True, "disableOnPrefill": False,
+     "hidden": True},
+    {"isDefault": True, "type": "textarea", "slug": "notes", "required": False, "disableOnPrefill": False,
+     "hidden": False},
+    {"isDefault": True, "type": "multiemail", "slug": "guests", "required": False, "disableOnPrefill": False,
+     "hidden": False},
+    {"isDefault": True, "type": "textarea", "slug": "rescheduleReason", "required": False,
+     "disableOnPrefill": False, "hidden": False},
+)  # fmt: skip
+BOOKING_SITE = "https://cal.com"
+
+
 def event_type_output(et: EventTypeDef, host: Host) -> dict[str, Any]:
-    """EventTypeOutput_2024_06_14 with the fields the simulator models and neutral defaults for the rest."""
+    """EventTypeOutput_2024_06_14 as the real Cal.com answers it for an event type created with the API's
+    defaults (the golden catalogue/event-type-own: fields and order). A personal event type carries no
+    `timeZone` and no `hosts`; its owner is `ownerId`, which calproxy reads to learn shared calendars."""
     output: dict[str, Any] = {
         "id": et.id,
-        "lengthInMinutes": et.length,
-        "title": et.title,
-        "slug": et.slug,
-        "description": "",
-        "locations": [{"type": "integration", "integration": "cal-video"}],
-        "bookingFields": [],
-        "disableGuests": False,
-        "slotInterval": et.interval,
-        "minimumBookingNotice": et.min_notice,
-        "beforeEventBuffer": 0,
-        "afterEventBuffer": 0,
-        "recurrence": None,
-        "metadata": {},
-        "price": 0,
-        "currency": "usd",
-        "lockTimeZoneToggleOnBookingPage": False,
-        "seatsPerTimeSlot": None,
-        "forwardParamsSuccessRedirect": None,
-        "successRedirectUrl": None,
-        "isInstantEvent": False,
-        "seatsShowAvailabilityCount": None,
-        "scheduleId": None,
-        "hidden": False,
-        "bookingRequiresAuthentication": False,
         "ownerId": host.id,
-        "users": [host.username],
+        "lengthInMinutes": et.length,
     }
     if len(et.length_options) > 1:
         output["lengthInMinutesOptions"] = list(et.length_options)
+    output.update(
+        {
+            "title": et.title,
+            "slug": et.slug,
+            "description": "",
+            "locations": [{"type": "integration", "integration": "cal-video"}],
+            "bookingFields": [dict(field) for field in DEFAULT_BOOKING_FIELDS],
+            "recurrence": None,
+            "disableGuests": False,
+            "slotInterval": et.interval,
+            "minimumBookingNotice": et.min_notice,
+            "beforeEventBuffer": 0,
+            "afterEventBuffer": 0,
+            "metadata": {},
+            "price": 0,
+            "currency": "usd",
+            "lockTimeZoneToggleOnBookingPage": False,
+            "forwardParamsSuccessRedirect": True,
+            "successRedirectUrl": None,
+            "isInstantEvent": False,
+            "users": [
+                {
+                    "id": host.id,
+                    "name": host.name,
+                    "username": host.username,
+                    "avatarUrl": None,
+                    "brandColor": None,
+                    "darkBrandColor": None,
+                    "weekStart": "Sunday",
+                    "metadata": {},
+                }
+            ],
+            "scheduleId": None,
+            "onlyShowFirstAvailableSlot": False,
+            "offsetStart": 0,
+            "bookingWindow": {"disabled": True},
+            "confirmationPolicy": {"disabled": True},
+            "requiresBookerEmailVerification": False,
+            "hideCalendarNotes": False,
+            "seats": {"disabled": True},
+            "useDestinationCalendarEmail": False,
+            "hideCalendarEventDetails": False,
+            "hideOrganizerEmail": False,
+            "calVideoSettings": {"sendTranscriptionEmails": True},
+            "hidden": False,
+            "bookingRequiresAuthentication": False,
+            "bookerActiveBookingsLimit": {"disabled": True},
+            "bookingUrl": f"{BOOKING_SITE}/{host.username}/{et.slug}",
+            "disableCancelling": {"disabled": False},
+            "disableRescheduling": {"disabled": False},
+            "interfaceLanguage": None,
+            "allowReschedulingPastBookings": False,
+            "allowReschedulingCancelledBookings": False,
+            "showOptimizedSlots": False,
+        }
+    )
     return output
 
 
-def me_output(host: Host) -> dict[str, Any]:
-    """MeOutput for the key's owner."""
+def me_output(host: Host, default_schedule_id: int | None) -> dict[str, Any]:
+    """MeOutput for the key's owner, as the real Cal.com answers a user made with its defaults (the golden
+    catalogue/me): 12-hour clock, weeks from Sunday, the schedule made first as the default."""
     return {
         "id": host.id,
-        "username": host.username,
         "email": host.email,
-        "timeFormat": 24,
-        "defaultScheduleId": None,
-        "weekStart": "Monday",
+        "name": host.name,
+        "avatarUrl": None,
+        "bio": None,
+        "timeFormat": 12,
+        "defaultScheduleId": default_schedule_id,
+        "weekStart": "Sunday",
         "timeZone": host.time_zone,
+        "username": host.username,
         "organizationId": None,
     }

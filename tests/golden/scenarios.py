@@ -231,6 +231,17 @@ def scenarios(now: datetime) -> list[Scenario]:
             Step("status-bad", "GET", "/v2/bookings", version=B, query={"status": "bogus"}),
             Step("unknown-param", "GET", "/v2/bookings", version=B, query={"colour": "blue", "take": "1"}),
         ]),
+        Scenario("catalogue", [
+            Step("me", "GET", "/v2/me", version=VERSIONS["event-types"]),
+            Step("me-beta", "GET", "/v2/me", version=VERSIONS["event-types"], key="beta"),
+            Step("me-no-key", "GET", "/v2/me", version=VERSIONS["event-types"], key=None),
+            Step("event-type-own", "GET", "/v2/event-types/1001", version=VERSIONS["event-types"]),
+            Step("event-type-own-with-options", "GET", "/v2/event-types/1002", version=VERSIONS["event-types"]),
+            Step("event-type-of-the-other-host", "GET", "/v2/event-types/2001", version=VERSIONS["event-types"]),
+            Step("event-type-unknown", "GET", "/v2/event-types/999999", version=VERSIONS["event-types"]),
+            Step("event-type-not-a-number", "GET", "/v2/event-types/abc", version=VERSIONS["event-types"]),
+            Step("event-type-no-key", "GET", "/v2/event-types/1001", version=VERSIONS["event-types"], key=None),
+        ]),
         Scenario("rate-limit", [
             _slots(f"request-{n}", eventTypeId="1001", start=mon, end=mon) for n in range(1, 123)
         ]),

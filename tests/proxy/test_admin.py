@@ -120,9 +120,16 @@ START = {"defaultSeconds": 45, "minSeconds": 5, "maxSeconds": 600, "overrides": 
         ({"overrides": {"grp:host-1": 601}}, "overrides.grp:host-1 601 is above maxSeconds 600"),
         ({"minSeconds": 100, "defaultSeconds": 100}, "overrides.grp:host-2 90 is below minSeconds 100"),
         ({"overrides": {"grp:nope": 30}}, "unknown resource grp:nope"),
-        ({"overrides": {"et:999": 30}}, "unknown resource et:999: Cal.com has no event type 999"),
+        (
+            {"overrides": {"et:999": 30}},
+            "unknown resource et:999: Cal.com shows no event type 999 to calproxy's key",
+        ),
+        (
+            {"overrides": {"usr:99": 30}},
+            "unknown resource usr:99: no event type calproxy serves is known to book",
+        ),
         ({"overrides": {"et:1001": 30}}, "unknown resource et:1001: its holds live on grp:host-1"),
-        ({"overrides": {"host-1": 30}}, "must be et:<eventTypeId> or grp:<group>"),
+        ({"overrides": {"host-1": 30}}, "must be et:<eventTypeId>, usr:<userId> or grp:<group>"),
         ({"defaultSeconds": 1e308}, "defaultSeconds must be more than 0 and at most 86400 seconds"),
         ({"defaultSeconds": 10**400}, "defaultSeconds must be more than 0 and at most 86400 seconds"),
         ({"defaultSeconds": "30"}, "defaultSeconds must be a number of seconds"),
@@ -185,7 +192,7 @@ async def test_every_error_of_a_body_is_reported_at_once(stack: Stack) -> None:
     message = (await stack.proxy.put(POLICY, json=body, headers=ADMIN)).json()["error"]["message"]
     assert "defaultSeconds must be a number" in message
     assert "minSeconds must be more than 0" in message
-    assert "'nope' must be et:<eventTypeId> or grp:<group>" in message
+    assert "'nope' must be et:<eventTypeId>, usr:<userId> or grp:<group>" in message
 
 
 async def seen_by(store: HoldStore, want: TtlPolicy) -> TtlPolicy:
@@ -204,14 +211,26 @@ async def test_a_good_change_is_applied_whole_and_seen_by_another_process(make_s
     defaults = TtlPolicy(default_ms=60_000, min_ms=5_000, max_ms=600_000)
     async with HoldStore(other, policy=PolicyStore(other, defaults=defaults)) as elsewhere:
         assert (await elsewhere.policy()).default_ms == 60_000
-        # et:2001 is in no group here and Cal.com serves it, so it may have an override.
-        body = {"defaultSeconds": 12.5, "minSeconds": 2, "maxSeconds": 300, "overrides": {"et:2001": 90}}
+        # In no group here, 1001's holds live on its owner's calendar, learned from Cal.com at first use:
+        # that calendar may have an override, the event type itself may not (its holds are not on et:1001),
+        # and another user's event type is not shown to calproxy's key at all.
+        await stack.services.sharing.learn(1001, {})
+        for resource, message in (
+            ("et:1001", "unknown resource et:1001: its holds live on usr:1; override that"),
+            (
+                "et:2001",
+                "Cal.com shows no event type 2001 to calproxy's key (there is none, or it is another",
+            ),
+        ):
+            refused = await stack.proxy.put(POLICY, json={"overrides": {resource: 60}}, headers=ADMIN)
+            assert message in refused.json()["error"]["message"], refused.text
+        body = {"defaultSeconds": 12.5, "minSeconds": 2, "maxSeconds": 300, "overrides": {"usr:1": 90}}
         changed = await stack.proxy.put(POLICY, json=body, headers=ADMIN)
         assert changed.status_code == 200, changed.text
         assert changed.json()["data"] == {**body, "minSeconds": 2.0, "maxSeconds": 300.0}
-        want = TtlPolicy(default_ms=12_500, min_ms=2_000, max_ms=300_000, overrides={"et:2001": 90_000})
+        want = TtlPolicy(default_ms=12_500, min_ms=2_000, max_ms=300_000, overrides={"usr:1": 90_000})
         assert await seen_by(elsewhere, want) == want
-        removed = await stack.proxy.put(POLICY, json={"overrides": {"et:2001": None}}, headers=ADMIN)
+        removed = await stack.proxy.put(POLICY, json={"overrides": {"usr:1": None}}, headers=ADMIN)
         assert removed.json()["data"]["overrides"] == {}
         unchanged = TtlPolicy(default_ms=12_500, min_ms=2_000, max_ms=300_000)
         assert await seen_by(elsewhere, unchanged) == unchanged

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from proxy.catalog import KNOWN_TTL_S, UNKNOWN_TTL_S, Lookup, OwnCatalog
 from proxy.ledger import CommitState
-from proxy.reach import reaches
+from proxy.reach import KeyReach, Reach, reaches
 from tests.proxy.conftest import Stack
 from tests.proxy.test_e2e_commit import booking, live
 
@@ -49,3 +50,65 @@ async def test_an_open_entry_of_an_unseen_event_type_is_left_open(stack: Stack) 
     (after,) = [e async for e in ledger.entries()]
     assert after.state is CommitState.PENDING, "not closed as 'no booking' while the booking stands"
     assert len(live(await stack.truth())) == 1
+
+
+class FakeCatalog:
+    """The key's user 1 and a fixed look-up per event type."""
+
+    def __init__(self, lookups: dict[int, Lookup]) -> None:
+        self.lookups = lookups
+
+    async def me(self) -> dict[str, int]:
+        return {"id": 1}
+
+    async def event_type_lookup(self, event_type_id: int) -> Lookup:
+        return self.lookups[event_type_id]
+
+
+async def test_a_hidden_event_type_is_not_visible_and_a_failed_look_up_is_undecided() -> None:
+    """The real Cal.com hides another user's event type behind the 404 of an unknown one (golden catalogue):
+    that is an answer, not a failure."""
+    catalog = FakeCatalog(
+        {1001: Lookup({"ownerId": 1}), 2001: Lookup(None, hidden=True), 3001: Lookup(None), 4001: Lookup({})}
+    )
+    reach = await KeyReach(catalog).of([1001, 2001, 3001, 4001])  # type: ignore[arg-type]
+    assert reach == Reach(frozenset({1001}), frozenset({2001, 4001}), frozenset({3001}))
+
+
+class FakeUpstream:
+    """Answers GET /v2/event-types/{id} with a fixed status, counting the calls."""
+
+    has_own_credentials = True
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.calls = 0
+
+    async def get_own(self, template: str, version: str, ident: int | None = None) -> object:
+        self.calls += 1
+        status = self.status
+
+        class Answer:
+            def __init__(self) -> None:
+                self.status = status
+
+            def json(self) -> dict[str, object]:
+                return {"status": "error"}
+
+        return Answer()
+
+
+async def test_the_catalogue_keeps_a_404_as_an_answer_and_asks_again_after_a_failure() -> None:
+    now = [0.0]
+    hidden, failing = FakeUpstream(404), FakeUpstream(503)
+    for upstream, kept_s in ((hidden, KNOWN_TTL_S), (failing, UNKNOWN_TTL_S)):
+        catalog = OwnCatalog(upstream, clock=lambda: now[0])  # type: ignore[arg-type]
+        now[0] = 0.0
+        first = await catalog.event_type_lookup(2001)
+        assert first.hidden is (upstream is hidden) and first.data is None
+        now[0] = kept_s - 1
+        await catalog.event_type_lookup(2001)
+        assert upstream.calls == 1
+        now[0] = kept_s + 1
+        await catalog.event_type_lookup(2001)
+        assert upstream.calls == 2

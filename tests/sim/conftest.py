@@ -20,6 +20,7 @@ T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 SLOTS_V = {"cal-api-version": "2024-09-04"}
 BOOK_V = {"cal-api-version": "2024-08-13"}
 ALPHA = {"Authorization": "Bearer cal_test_alpha"}
+BETA = {"Authorization": "Bearer cal_test_beta"}
 
 
 @dataclass

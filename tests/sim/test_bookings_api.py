@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from proxy.sim.calendar import HOST_BUSY, IN_THE_PAST, OUT_OF_BOUNDS
-from tests.sim.conftest import ALPHA, BOOK_V, Clock, Factory, booking_body, state_of
+from tests.sim.conftest import ALPHA, BETA, BOOK_V, Clock, Factory, booking_body, state_of
 
 
 async def test_create_booking_output(make_client: Factory) -> None:
@@ -240,7 +240,15 @@ async def test_event_types_and_me(make_client: Factory) -> None:
     assert (await client.get("/v2/me")).status == 401
     response = await client.get("/v2/event-types", headers=ALPHA)
     assert [e["id"] for e in (await response.json())["data"]] == [1001, 1002]
+    response = await client.get("/v2/event-types/1002", headers=ALPHA)
+    assert (await response.json())["data"]["lengthInMinutes"] == 60
+    # Another user's event type is hidden from the key, like an unknown one (golden catalogue).
     response = await client.get("/v2/event-types/2001", headers=ALPHA)
-    assert (await response.json())["data"]["lengthInMinutes"] == 15
+    assert (response.status, (await response.json())["error"]["message"]) == (
+        404,
+        "Event type with id 2001 not found",
+    )
+    response = await client.get("/v2/event-types/2001", headers=BETA)
+    assert (await response.json())["data"]["ownerId"] == 2
     assert (await client.get("/v2/event-types/9999", headers=ALPHA)).status == 404
     assert (await client.get("/v2/event-types/abc", headers=ALPHA)).status == 400
