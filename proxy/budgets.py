@@ -195,14 +195,24 @@ def rate_storage(redis: Redis, keys: ProxyKeys) -> Storage:
 
 @dataclass
 class QuoteRates:
-    """Quotes and reservations per minute, per tenant and per source address (0 = no limit)."""
+    """Quotes and reservations per minute, per tenant and per source address (0 = no limit).
+
+    A full window stays full until its oldest entry leaves it (`reset_time`), whatever any process does:
+    a refused hit adds nothing to a moving window. So a refusal is remembered here until then, and a flood
+    of refused requests costs Redis nothing after the first (it cost three round trips each). A request
+    refused from memory is counted in neither window, so a flood under one tenant does not use up the
+    window of the address it shares with others.
+    """
 
     storage: Storage
     keys: ProxyKeys
     per_tenant: int
     per_address: int
     clock: Callable[[], float]
+    # Bounded: identifiers refused at once are few; the expired ones are dropped when it fills.
+    max_refused: int = 10_000
     _limiter: MovingWindowRateLimiter = field(init=False)
+    _refused_until: dict[str, float] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self._limiter = MovingWindowRateLimiter(self.storage)
@@ -212,7 +222,12 @@ class QuoteRates:
         Throttled, with the longer wait, when either is full."""
         checks = [(self.per_tenant, self.keys.rate_tenant(tenant))]
         checks.append((self.per_address, self.keys.rate_address(address_digest(address))))
-        waits = await asyncio.gather(*(self._hit(limit, ident) for limit, ident in checks if limit > 0))
+        checks = [(limit, ident) for limit, ident in checks if limit > 0]
+        now = self.clock()
+        known = [until for _, ident in checks if (until := self._refused_until.get(ident, 0.0)) > now]
+        if known:
+            raise Throttled(math.ceil(max(known) - now))
+        waits = await asyncio.gather(*(self._hit(limit, ident) for limit, ident in checks))
         refused = [w for w in waits if w is not None]
         if refused:
             raise Throttled(max(refused))
@@ -223,7 +238,16 @@ class QuoteRates:
             return None
         stats = await self._limiter.get_window_stats(item, ident, "quote")
         log.info("quote_rate_limited", scope=ident.split(":")[0].lstrip("{"))
+        self._remember(ident, stats.reset_time)
         return math.ceil(stats.reset_time - self.clock())
+
+    def _remember(self, ident: str, until: float) -> None:
+        if len(self._refused_until) >= self.max_refused:
+            now = self.clock()
+            self._refused_until = {k: v for k, v in self._refused_until.items() if v > now}
+            if len(self._refused_until) >= self.max_refused:
+                self._refused_until.clear()  # forgetting only costs a round trip to learn it again
+        self._refused_until[ident] = until
 
 
 # ---- the hold budget a quote or reservation asks -----------------------------------------------------
