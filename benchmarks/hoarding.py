@@ -175,7 +175,10 @@ async def one_run(args: argparse.Namespace, budgets: bool) -> Figures:
 
         async def sample() -> None:
             while time.monotonic() < stop:
-                live = await services.holds.live(f"et:{EVENT_TYPE}", 0, 2**62)
+                # The holds' resource as calproxy resolves it now: since calendars are learned from Cal.com
+                # (issue 11) that is the host's `usr:<id>`, not `et:<id>` (the peak read 0 until this).
+                resource = services.availability.resources.resource_for(EVENT_TYPE)
+                live = await services.holds.live(resource, 0, 2**62)
                 mine = sum(1 for h in live if h.owner.startswith(f"{hoarder_tenant}:"))
                 figures.samples.append(mine)
                 await asyncio.sleep(0.25)
