@@ -54,6 +54,9 @@ INVALID_EMAIL_RESPONSE = "responses - {email}email_validation_error, "
 # optional accept one, so calproxy leaves it to Cal.com; only the simulator, whose event types keep the
 # default fields, answers it.
 EMAIL_REQUIRED_RESPONSE = "responses - {email}error_required_field, "
+# The guests booking field is a multiemail: the responses' zod schema refuses a guest that is not an email
+# (golden booking-extras/guest-not-an-email), although the DTO takes any strings.
+INVALID_GUEST_RESPONSE = "responses - {guests}email_validation_error, "
 # zod 3.25's z.string().email(), which handleNewBooking's bookingCreateBodySchema applies to rescheduledBy.
 _ZOD_EMAIL_RE = re.compile(
     r"^(?!\.)(?!.*\.\.)([A-Z0-9_'+\-.]*)[A-Z0-9_+-]@([A-Z0-9][A-Z0-9\-]*\.)+[A-Z]{2,}$", re.IGNORECASE
@@ -237,6 +240,36 @@ def _create_field_errors(body: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
+def is_zod_email(value: object) -> bool:
+    """zod 3.25's z.string().email()."""
+    return isinstance(value, str) and _ZOD_EMAIL_RE.match(value) is not None
+
+
+def metadata_zod_error(metadata: dict[str, Any]) -> str | None:
+    """handleNewBooking's metadata schema takes strings only, although the DTO also takes numbers and
+    booleans: zod's message names each other value, the last key first (golden
+    booking-extras/metadata-not-strings)."""
+    issues = [
+        f"metadata.{key} - Expected string, received {'boolean' if isinstance(value, bool) else 'number'}, "
+        for key, value in reversed(metadata.items())
+        if not isinstance(value, str)
+    ]
+    return "".join(issues) or None
+
+
+def location_type_error(location: object, event_type_id: int, allowed: tuple[str, ...]) -> str | None:
+    """A booking location whose type the event type does not offer (input.service.ts:366-405; golden
+    booking-extras/location-not-of-the-event-type)."""
+    kind = location.get("type") if isinstance(location, dict) else None
+    if kind is None or kind in allowed:
+        return None
+    return (
+        f"Booking location with type {kind} not valid for event type with id={event_type_id}. The event type "
+        f"has following location types: {', '.join(allowed)}, and only these types are allowed for booking "
+        "location."
+    )
+
+
 def parse_create_booking(body: object) -> CreateBooking:
     """Validate a POST /v2/bookings body as CreateBookingInputPipe does; BadRequest on any problem."""
     data = _require_object(body)
@@ -245,10 +278,14 @@ def parse_create_booking(body: object) -> CreateBooking:
     event_type_id = data.get("eventTypeId")
     slug = data.get("eventTypeSlug")
     email = attendee.get("email")
-    if email is not None and not (isinstance(email, str) and _ZOD_EMAIL_RE.match(email)):
+    if email is not None and not is_zod_email(email):
         # The attendee's @Validate(fn) never runs (class-validator #1750); the booking responses' zod schema
         # refuses it (golden bookings/book-bad-email, the real Cal.com: no `details`).
         raise ZodBadRequest(INVALID_EMAIL_RESPONSE)
+    metadata_error = metadata_zod_error(dict(data.get("metadata", {})))
+    if metadata_error is not None:
+        # Not event-type specific, so refused here, before calproxy places anything or asks Cal.com.
+        raise ZodBadRequest(metadata_error)
     length = data.get("lengthInMinutes")
     return CreateBooking(
         start=parse_instant(data["start"]),

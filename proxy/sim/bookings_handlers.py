@@ -6,8 +6,11 @@ from aiohttp import web
 
 from proxy.calcom.bookings import (
     EMAIL_REQUIRED_RESPONSE,
+    INVALID_GUEST_RESPONSE,
     CreateBooking,
     checked_rescheduled_by,
+    is_zod_email,
+    location_type_error,
     parse_cancel,
     parse_create_booking,
     parse_reschedule,
@@ -20,7 +23,7 @@ from proxy.sim import booking_query
 from proxy.sim.appkeys import STATE
 from proxy.sim.calendar import event_type
 from proxy.sim.commit import BookingRequest, attendee_record, commit, location_text
-from proxy.sim.output import booking_output
+from proxy.sim.output import EVENT_TYPE_LOCATION_TYPES, booking_output
 from proxy.sim.requests import require_permissions_credentials, require_user
 from proxy.sim.seed import EventTypeDef
 from proxy.sim.state import Booking, SimState
@@ -70,9 +73,8 @@ async def create_booking(request: web.Request) -> web.Response:
     state = request.app[STATE]
     body = parse_create_booking(await read_json(request))
     et = _resolve_event_type(state, body)
-    if not body.attendee.email:
-        # The simulator's event types keep Cal.com's default booking fields, where the email is required.
-        raise ZodBadRequest(EMAIL_REQUIRED_RESPONSE)
+    _service_checks(et, body)
+    location = location_text(body.location) if body.location is not None else None
     booking = await commit(
         state,
         BookingRequest(
@@ -82,11 +84,26 @@ async def create_booking(request: web.Request) -> web.Response:
             attendee=attendee_record(body.attendee),
             metadata=body.metadata,
             guests=body.guests,
-            location=location_text(body.location) if body.location is not None else None,
+            location=location,
             booking_fields_responses=body.booking_fields_responses,
+            location_response=None if location is None else {"value": location, "optionValue": ""},
         ),
     )
     return json_response({"status": "success", "data": booking_output(state, booking)}, status=201)
+
+
+def _service_checks(et: EventTypeDef, body: CreateBooking) -> None:
+    """What Cal.com refuses after the input pipe for the simulator's event types (one Cal Video location,
+    the default booking fields): the location's type, then the responses schema. (The metadata schema is
+    the same for every event type: parse_create_booking applies it.)"""
+    location_error = location_type_error(body.location, et.id, EVENT_TYPE_LOCATION_TYPES)
+    if location_error is not None:
+        raise BadRequest(location_error)
+    if not body.attendee.email:
+        # The default booking fields require the email (golden booking-attendee-contacts/phone-only).
+        raise ZodBadRequest(EMAIL_REQUIRED_RESPONSE)
+    if not all(is_zod_email(guest) for guest in body.guests):
+        raise ZodBadRequest(INVALID_GUEST_RESPONSE)
 
 
 async def list_bookings(request: web.Request) -> web.Response:
@@ -167,6 +184,7 @@ async def reschedule_booking(request: web.Request) -> web.Response:
             guests=tuple(old.guests),
             location=old.location,
             booking_fields_responses=old.booking_fields_responses,
+            location_response=old.location_response,
             rescheduled_from=old,
             rescheduling_reason=body.rescheduling_reason,
             rescheduled_by_email=rescheduled_by,

@@ -30,6 +30,8 @@ class BookingRequest:
     guests: tuple[str, ...] = ()
     location: str | None = None
     booking_fields_responses: dict[str, Any] = field(default_factory=dict)
+    # {"value": <location>, "optionValue": ""} when the caller named a location (golden booking-extras).
+    location_response: dict[str, str] | None = None
     rescheduled_from: Booking | None = None
     rescheduling_reason: str | None = None
     rescheduled_by_email: str | None = None
@@ -57,8 +59,10 @@ def location_text(location: object) -> str:
         for key in ("link", "address", "phone", "location"):
             if isinstance(location.get(key), str):
                 return str(location[key])
-        if isinstance(location.get("integration"), str):
-            return f"integrations:{location['integration']}"
+        integration = location.get("integration")
+        if isinstance(integration, str):
+            # Cal Video's app is "daily" inside Cal.com (golden booking-extras/location-of-the-event-type).
+            return "integrations:daily" if integration == "cal-video" else f"integrations:{integration}"
     return "integrations:daily"
 
 
@@ -85,6 +89,9 @@ def insert_booking(
         guests=list(req.guests),
         metadata=req.metadata,
         booking_fields_responses=req.booking_fields_responses,
+        location_response=req.location_response,
+        # The booking's description is the notes response (golden booking-extras).
+        description=str(req.booking_fields_responses.get("notes", "")),
         source=source,
     )
     booking.ics_uid = f"{booking.uid}@Cal.com"

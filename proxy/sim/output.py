@@ -96,7 +96,7 @@ def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
             # Prisma's `rating Int?`: null until rated, and class-transformer keeps unset fields.
             "rating": None,
             "icsUid": booking.ics_uid or f"{booking.uid}@Cal.com",
-            "attendees": [attendee_output(booking.attendee)],
+            "attendees": [attendee_output(booking.attendee), *guest_attendees(booking)],
         }
     )
     if booking.guests:
@@ -106,10 +106,21 @@ def booking_output(state: SimState, booking: Booking) -> dict[str, Any]:
     return output
 
 
+def guest_attendees(booking: Booking) -> list[dict[str, Any]]:
+    """Guests become attendees without a name, in the booker's zone (golden booking-extras)."""
+    zone = booking.attendee.get("timeZone")
+    return [
+        {"name": "", "email": g, "displayEmail": display_email(g), "timeZone": zone, "language": "en",
+         "absent": False}
+        for g in booking.guests
+    ]  # fmt: skip
+
+
 def fields_responses(booking: Booking) -> dict[str, Any]:
-    """The booking responses Cal.com stores and answers: the attendee's email, phone and name, what the caller
-    sent, the rescheduling reason, then displayEmail (the goldens: bookings/book, bookings/reschedule,
-    booking-attendee-contacts/email-and-phone)."""
+    """The booking responses Cal.com stores and answers: the attendee's email, phone and name, the guests, the
+    location the caller named, what the caller sent, the rescheduling reason, then displayEmail and
+    displayGuests (the goldens: bookings/book, bookings/reschedule, booking-attendee-contacts, booking-extras;
+    guests and a location together were never recorded, so their relative order is a guess)."""
     email = booking.attendee.get("email")
     responses: dict[str, Any] = {}
     if email is not None:
@@ -118,11 +129,17 @@ def fields_responses(booking: Booking) -> dict[str, Any]:
     if phone is not None:
         responses["attendeePhoneNumber"] = phone
     responses["name"] = booking.attendee.get("name", "")
+    if booking.guests:
+        responses["guests"] = list(booking.guests)
+    if booking.location_response is not None:
+        responses["location"] = dict(booking.location_response)
     responses.update(booking.booking_fields_responses)
     if booking.rescheduling_reason is not None:
         responses["rescheduledReason"] = booking.rescheduling_reason
     if email is not None:
         responses["displayEmail"] = display_email(str(email))
+    if booking.guests:
+        responses["displayGuests"] = [display_email(g) for g in booking.guests]
     return responses
 
 
@@ -163,6 +180,9 @@ DEFAULT_BOOKING_FIELDS: tuple[dict[str, Any], ...] = (
      "disableOnPrefill": False, "hidden": False},
 )  # fmt: skip
 BOOKING_SITE = "https://cal.com"
+# Every simulated event type offers Cal Video only, as the seed makes them.
+EVENT_TYPE_LOCATIONS: tuple[dict[str, str], ...] = ({"type": "integration", "integration": "cal-video"},)
+EVENT_TYPE_LOCATION_TYPES = tuple(dict.fromkeys(location["type"] for location in EVENT_TYPE_LOCATIONS))
 
 
 def event_type_output(et: EventTypeDef, host: Host) -> dict[str, Any]:
@@ -181,7 +201,7 @@ def event_type_output(et: EventTypeDef, host: Host) -> dict[str, Any]:
             "title": et.title,
             "slug": et.slug,
             "description": "",
-            "locations": [{"type": "integration", "integration": "cal-video"}],
+            "locations": [dict(location) for location in EVENT_TYPE_LOCATIONS],
             "bookingFields": [dict(field) for field in DEFAULT_BOOKING_FIELDS],
             "recurrence": None,
             "disableGuests": False,

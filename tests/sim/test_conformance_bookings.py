@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from proxy.calcom.bookings import INVALID_EMAIL_RESPONSE, parse_create_booking
 from proxy.calcom.errors import BadRequest, ZodBadRequest
 from proxy.sim.calendar import HOST_BUSY, IN_THE_PAST, OUT_OF_BOUNDS, SINGLE_LENGTH
@@ -138,6 +140,12 @@ async def test_reschedule_onto_its_own_time_is_not_a_duplicate(make_client: Fact
 # 4. Booking output
 
 
+async def _read(client: Any, uid: str) -> dict[str, Any]:
+    response = await client.get(f"/v2/bookings/{uid}", headers=BOOK_V)
+    assert response.status == 200, await response.text()
+    return (await response.json())["data"]  # type: ignore[no-any-return]
+
+
 async def test_booking_output_location_is_the_video_call_url(make_client: Factory) -> None:
     """CAL/services/output.service.ts:113,139-141 (metadata.videoCallUrl || location) and
     packages/lib/CalEventParser.ts:452-454 (Cal Video: `${WEBAPP_URL}/video/${uid}`)."""
@@ -145,8 +153,19 @@ async def test_booking_output_location_is_the_video_call_url(make_client: Factor
     data = await _create(client, "2030-09-02T07:00:00Z")
     expected = f"https://app.cal.com/video/{data['uid']}"
     assert (data["location"], data["meetingUrl"]) == (expected, expected)
+    # The seed's event types offer Cal Video only, so a link is refused (golden
+    # booking-extras/location-not-of-the-event-type); a booking of an event type that offers one answers it.
+    refused = await client.post(
+        "/v2/bookings",
+        json=booking_body(
+            "2030-09-02T08:00:00Z", location={"type": "link", "link": "https://meet.example.com/r"}
+        ),
+        headers=BOOK_V,
+    )
+    assert refused.status == 400
     link = "https://meet.example.com/room"
-    data = await _create(client, "2030-09-02T08:00:00Z", location={"type": "link", "link": link})
+    state_of(client).bookings[data["uid"]].location = link
+    data = await _read(client, data["uid"])
     assert (data["location"], data["meetingUrl"]) == (link, link)
 
 
@@ -154,12 +173,11 @@ async def test_booking_output_metadata_hides_the_video_call_url(make_client: Fac
     """CAL/services/output.service.ts:204-211 getUserDefinedMetadata drops videoCallUrl."""
     client = await make_client()
     url = "https://video.example.com/r"
-    data = await _create(
-        client,
-        "2030-09-02T07:00:00Z",
-        location={"type": "address", "address": "Main St 1"},
-        metadata={"videoCallUrl": url, "k": "v"},
-    )
+    data = await _create(client, "2030-09-02T07:00:00Z", metadata={"videoCallUrl": url, "k": "v"})
+    assert data["metadata"] == {"k": "v"}
+    # In person (an event type with an address; the seed offers none), the stored URL is the location.
+    state_of(client).bookings[data["uid"]].location = "Main St 1"
+    data = await _read(client, data["uid"])
     assert (data["location"], data["metadata"]) == (url, {"k": "v"})
 
 
@@ -305,10 +323,17 @@ def test_guests_need_only_be_strings() -> None:
     assert parsed.guests == ("not-an-email",)
 
 
-def test_metadata_values_may_be_strings_numbers_or_booleans() -> None:
-    """PT/inputs/validators/validate-metadata.ts:49-60."""
-    metadata = {"s": "v" * 500, "n": 1.5, "b": True}
+def test_metadata_values_must_be_strings_in_the_end() -> None:
+    """The input pipe takes numbers and booleans too (PT/inputs/validators/validate-metadata.ts:49-60), then
+    handleNewBooking's schema takes strings only, naming each other value, the last key first (golden
+    booking-extras/metadata-not-strings)."""
+    metadata = {"s": "v" * 500, "k": "x"}
     assert parse_create_booking(booking_body("2030-09-02T07:00:00Z", metadata=metadata)).metadata == metadata
+    with pytest.raises(ZodBadRequest) as refused:
+        parse_create_booking(booking_body("2030-09-02T07:00:00Z", metadata={"a": 1, "b": "two", "c": True}))
+    assert refused.value.message == (
+        "metadata.c - Expected string, received boolean, metadata.a - Expected string, received number, "
+    )
     for bad in (None, [1], {"x": 1}):
         message = _message(booking_body("2030-09-02T07:00:00Z", metadata={"k": bad}))
         assert message.startswith("metadata property is wrong,Metadata must have at most 50 keys")
