@@ -3,8 +3,9 @@
 
 One place asks, for everything that needs them: which calendar an event type books (proxy.sharing), which
 event types' bookings the key can list (proxy.reach), which zone to show operators (proxy.zones). An answer is
-kept an hour; a failure (Cal.com down, 404, no key) is remembered for a minute, so a caller's request never
-waits on a catalogue that keeps failing. Background priority: the catalogue never takes what commits need.
+kept an hour; a 404 (which is how Cal.com hides another user's event type) or a failure (Cal.com down, no
+key) is remembered for a minute, so a caller's request never waits on a catalogue that keeps failing. At
+most MAX_ENTRIES are kept. Background priority: the catalogue never takes what commits need.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ UNKNOWN_TTL_S = 60.0
 Json = dict[str, Any]
 
 
+# Entries kept per process: callers choose the event type ids they ask about, so the cache is bounded.
+MAX_ENTRIES = 4096
+
+
 @dataclass(frozen=True)
 class Lookup:
     """What Cal.com told the key about one resource: its data; or that the key cannot see it (404: the real
-    Cal.com hides another user's event type exactly like an unknown one, golden catalogue); or nothing."""
+    Cal.com hides another user's event type exactly like an unknown one, golden catalogue); or nothing.
+    Only data is kept an hour: a hidden or unknown id may be created, or shared, at any time."""
 
     data: Json | None
     hidden: bool = False
-
-    @property
-    def told(self) -> bool:
-        """Cal.com gave an answer that will not change by asking again soon."""
-        return self.data is not None or self.hidden
 
 
 @dataclass
@@ -64,7 +65,11 @@ class OwnCatalog:
         if cached is not None and cached[0] > now:
             return cached[1]
         found = await self._ask(template, ident)
-        self._cache[(template, ident)] = (now + (KNOWN_TTL_S if found.told else UNKNOWN_TTL_S), found)
+        if len(self._cache) >= MAX_ENTRIES:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            while len(self._cache) >= MAX_ENTRIES:
+                del self._cache[next(iter(self._cache))]  # the oldest first
+        self._cache[(template, ident)] = (now + (KNOWN_TTL_S if found.data else UNKNOWN_TTL_S), found)
         return found
 
     async def _ask(self, template: str, ident: int | None) -> Lookup:

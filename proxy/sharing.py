@@ -37,6 +37,7 @@ log = get_logger(__name__)
 
 LEARNED_TTL_S = 3600.0
 RETRY_S = 60.0
+MAX_CHECKED = 4096
 
 
 def calendar_of(event_type: Mapping[str, Any]) -> str | None:
@@ -72,6 +73,14 @@ class Sharing:
         if learned is not None:
             self.resources.learned[event_type_id] = learned
         return self.resources.resource_for(event_type_id)
+
+    def _retry_later(self, event_type_id: int, now: float) -> None:
+        # Callers choose the ids they ask about (unknown ones included): the retry times are bounded.
+        if len(self._checked) >= MAX_CHECKED:
+            self._checked = {k: v for k, v in self._checked.items() if v > now}
+            if len(self._checked) >= MAX_CHECKED:
+                self._checked.clear()  # forgetting only means asking Cal.com again
+        self._checked[event_type_id] = now + RETRY_S
 
     async def calendars(self) -> set[str]:
         """Every resource learned and still fresh, by this process or any other (for operators' checks)."""
@@ -115,7 +124,7 @@ class Sharing:
                 log.warning("sharing_not_stored", error=type(exc).__name__)
             log.info("calendar_learned", event_type=event_type_id, resource=learned)
             return learned
-        self._checked[event_type_id] = now + RETRY_S
+        self._retry_later(event_type_id, now)
         log.warning("calendar_not_learned", event_type=event_type_id)
         return None
 

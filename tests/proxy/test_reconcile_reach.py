@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from proxy.catalog import KNOWN_TTL_S, UNKNOWN_TTL_S, Lookup, OwnCatalog
+from proxy.catalog import MAX_ENTRIES, UNKNOWN_TTL_S, Lookup, OwnCatalog
 from proxy.ledger import CommitState
 from proxy.reach import KeyReach, Reach, reaches
 from tests.proxy.conftest import Stack
@@ -98,17 +98,27 @@ class FakeUpstream:
         return Answer()
 
 
-async def test_the_catalogue_keeps_a_404_as_an_answer_and_asks_again_after_a_failure() -> None:
+async def test_the_catalogue_tells_a_404_from_a_failure_and_asks_again_about_both() -> None:
+    """A hidden or unknown id may be created or shared at any time: only data is kept an hour."""
     now = [0.0]
-    hidden, failing = FakeUpstream(404), FakeUpstream(503)
-    for upstream, kept_s in ((hidden, KNOWN_TTL_S), (failing, UNKNOWN_TTL_S)):
+    for status in (404, 503):
+        upstream = FakeUpstream(status)
         catalog = OwnCatalog(upstream, clock=lambda: now[0])  # type: ignore[arg-type]
         now[0] = 0.0
         first = await catalog.event_type_lookup(2001)
-        assert first.hidden is (upstream is hidden) and first.data is None
-        now[0] = kept_s - 1
+        assert (first.hidden, first.data) == (status == 404, None)
+        now[0] = UNKNOWN_TTL_S - 1
         await catalog.event_type_lookup(2001)
         assert upstream.calls == 1
-        now[0] = kept_s + 1
+        now[0] = UNKNOWN_TTL_S + 1
         await catalog.event_type_lookup(2001)
         assert upstream.calls == 2
+
+
+async def test_the_catalogue_stays_bounded_whatever_ids_callers_send() -> None:
+    upstream = FakeUpstream(404)
+    catalog = OwnCatalog(upstream, clock=lambda: 0.0)  # type: ignore[arg-type]
+    for event_type_id in range(MAX_ENTRIES + 500):
+        await catalog.event_type_lookup(event_type_id)
+    assert len(catalog._cache) <= MAX_ENTRIES
+    assert ("/v2/event-types/{id}", MAX_ENTRIES + 499) in catalog._cache, "the newest is kept"

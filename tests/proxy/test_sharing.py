@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from proxy.errors import UpstreamUnavailable
-from proxy.sharing import calendar_of
+from proxy.identity import ResourceMap
+from proxy.sharing import MAX_CHECKED, RETRY_S, Sharing, calendar_of
 from proxy.upstream import CalcomClient
 from tests.proxy.conftest import StackFactory
 from tests.proxy.fleet import count_of, sim_stats
@@ -87,3 +88,13 @@ async def test_when_cal_com_cannot_tell_the_event_type_is_held_alone_and_asked_a
     sharing._checked[1001] = 0.0  # the minute has passed (here and in the catalogue's memory)
     sharing.catalog._cache.clear()
     assert await sharing.learn(1001, {}) == "usr:1"
+
+
+def test_the_retry_times_stay_bounded_whatever_ids_callers_send() -> None:
+    """Callers choose the event type ids they ask about; the ids not learned are retried after a minute,
+    and remembering that must not grow without end."""
+    sharing = Sharing(None, None, None, ResourceMap({}), None, clock=lambda: 0.0)  # type: ignore[arg-type]
+    for event_type_id in range(MAX_CHECKED + 500):
+        sharing._retry_later(event_type_id, 0.0)
+    assert len(sharing._checked) <= MAX_CHECKED
+    assert sharing._checked[MAX_CHECKED + 499] == RETRY_S
