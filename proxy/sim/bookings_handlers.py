@@ -74,7 +74,6 @@ async def create_booking(request: web.Request) -> web.Response:
     body = parse_create_booking(await read_json(request))
     et = _resolve_event_type(state, body)
     _service_checks(et, body)
-    location = location_text(body.location) if body.location is not None else None
     booking = await commit(
         state,
         BookingRequest(
@@ -84,9 +83,9 @@ async def create_booking(request: web.Request) -> web.Response:
             attendee=attendee_record(body.attendee),
             metadata=body.metadata,
             guests=body.guests,
-            location=location,
+            location=location_text(body.location) if body.location is not None else None,
             booking_fields_responses=body.booking_fields_responses,
-            location_response=None if location is None else {"value": location, "optionValue": ""},
+            location_named=body.location is not None,
         ),
     )
     return json_response({"status": "success", "data": booking_output(state, booking)}, status=201)
@@ -184,7 +183,7 @@ async def reschedule_booking(request: web.Request) -> web.Response:
             guests=tuple(old.guests),
             location=old.location,
             booking_fields_responses=old.booking_fields_responses,
-            location_response=old.location_response,
+            location_named=old.location_named,
             rescheduled_from=old,
             rescheduling_reason=body.rescheduling_reason,
             rescheduled_by_email=rescheduled_by,

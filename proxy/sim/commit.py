@@ -30,8 +30,8 @@ class BookingRequest:
     guests: tuple[str, ...] = ()
     location: str | None = None
     booking_fields_responses: dict[str, Any] = field(default_factory=dict)
-    # {"value": <location>, "optionValue": ""} when the caller named a location (golden booking-extras).
-    location_response: dict[str, str] | None = None
+    # The caller named the location: it is answered in the responses too (golden booking-extras).
+    location_named: bool = False
     rescheduled_from: Booking | None = None
     rescheduling_reason: str | None = None
     rescheduled_by_email: str | None = None
@@ -89,7 +89,7 @@ def insert_booking(
         guests=list(req.guests),
         metadata=req.metadata,
         booking_fields_responses=req.booking_fields_responses,
-        location_response=req.location_response,
+        location_named=req.location_named,
         # The booking's description is the notes response (golden booking-extras).
         description=str(req.booking_fields_responses.get("notes", "")),
         source=source,

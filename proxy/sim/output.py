@@ -131,8 +131,8 @@ def fields_responses(booking: Booking) -> dict[str, Any]:
     responses["name"] = booking.attendee.get("name", "")
     if booking.guests:
         responses["guests"] = list(booking.guests)
-    if booking.location_response is not None:
-        responses["location"] = dict(booking.location_response)
+    if booking.location_named:
+        responses["location"] = {"value": booking.location, "optionValue": ""}
     responses.update(booking.booking_fields_responses)
     if booking.rescheduling_reason is not None:
         responses["rescheduledReason"] = booking.rescheduling_reason

@@ -52,7 +52,7 @@ class Booking:
     guests: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     booking_fields_responses: dict[str, Any] = field(default_factory=dict)
-    location_response: dict[str, str] | None = None
+    location_named: bool = False
     cancellation_reason: str | None = None
     cancelled_by_email: str | None = None
     rescheduling_reason: str | None = None
