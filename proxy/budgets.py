@@ -36,6 +36,7 @@ from holds.errors import STORE_ERRORS
 from proxy.availability import View
 from proxy.calcom.errors import TooManyRequests
 from proxy.keys import ProxyKeys
+from proxy.localcache import TtlMemo
 from proxy.logs import get_logger
 from proxy.slotmath import DAY_MS
 
@@ -209,13 +210,15 @@ class QuoteRates:
     per_tenant: int
     per_address: int
     clock: Callable[[], float]
-    # Bounded: identifiers refused at once are few; the expired ones are dropped when it fills.
+    # Bounded: identifiers refused at once are few; forgetting one only costs a round trip to learn it again.
     max_refused: int = 10_000
     _limiter: MovingWindowRateLimiter = field(init=False)
-    _refused_until: dict[str, float] = field(default_factory=dict, init=False)
+    # identifier -> the window's reset time, kept until then
+    _refused_until: TtlMemo[str, float] = field(init=False)
 
     def __post_init__(self) -> None:
         self._limiter = MovingWindowRateLimiter(self.storage)
+        self._refused_until = TtlMemo(0.0, max_entries=self.max_refused, clock=self.clock)
 
     async def hit(self, tenant: str, address: str) -> None:
         """Count one hold-creating request in both windows at once (one round trip of latency, not two);
@@ -224,7 +227,7 @@ class QuoteRates:
         checks.append((self.per_address, self.keys.rate_address(address_digest(address))))
         checks = [(limit, ident) for limit, ident in checks if limit > 0]
         now = self.clock()
-        known = [until for _, ident in checks if (until := self._refused_until.get(ident, 0.0)) > now]
+        known = [until for _, ident in checks if (until := self._refused_until.get(ident)) is not None]
         if known:
             raise Throttled(math.ceil(max(known) - now))
         waits = await asyncio.gather(*(self._hit(limit, ident) for limit, ident in checks))
@@ -242,12 +245,7 @@ class QuoteRates:
         return math.ceil(stats.reset_time - self.clock())
 
     def _remember(self, ident: str, until: float) -> None:
-        if len(self._refused_until) >= self.max_refused:
-            now = self.clock()
-            self._refused_until = {k: v for k, v in self._refused_until.items() if v > now}
-            if len(self._refused_until) >= self.max_refused:
-                self._refused_until.clear()  # forgetting only costs a round trip to learn it again
-        self._refused_until[ident] = until
+        self._refused_until.put(ident, until, until - self.clock())
 
 
 # ---- the hold budget a quote or reservation asks -----------------------------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.errors import UpstreamTimeout, UpstreamUnavailable
+from proxy.localcache import TtlMemo
 from proxy.upstream import CalcomClient
 
 EVENT_TYPES_VERSION = "2024-06-14"
@@ -45,7 +46,10 @@ class OwnCatalog:
 
     upstream: CalcomClient
     clock: Callable[[], float] = time.monotonic
-    _cache: dict[tuple[str, int | None], tuple[float, Lookup]] = field(default_factory=dict, init=False)
+    _cache: TtlMemo[tuple[str, int | None], Lookup] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._cache = TtlMemo(KNOWN_TTL_S, max_entries=MAX_ENTRIES, clock=self.clock)
 
     async def me(self) -> Json | None:
         """The key's user, or None when it cannot be told."""
@@ -60,16 +64,11 @@ class OwnCatalog:
         return await self._get("/v2/event-types/{id}", int(event_type_id))
 
     async def _get(self, template: str, ident: int | None) -> Lookup:
-        now = self.clock()
         cached = self._cache.get((template, ident))
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            return cached
         found = await self._ask(template, ident)
-        if len(self._cache) >= MAX_ENTRIES:
-            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-            while len(self._cache) >= MAX_ENTRIES:
-                del self._cache[next(iter(self._cache))]  # the oldest first
-        self._cache[(template, ident)] = (now + (KNOWN_TTL_S if found.data else UNKNOWN_TTL_S), found)
+        self._cache.put((template, ident), found, None if found.data else UNKNOWN_TTL_S)
         return found
 
     async def _ask(self, template: str, ident: int | None) -> Lookup:

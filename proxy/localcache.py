@@ -12,7 +12,8 @@ V = TypeVar("V")
 
 
 class TtlMemo(Generic[K, V]):
-    """Entries live `ttl_s` seconds (monotonic clock); the oldest go first beyond `max_entries`."""
+    """Entries live `ttl_s` seconds (monotonic clock), or as long as `put` says for one entry; the oldest go
+    first beyond `max_entries`."""
 
     def __init__(
         self, ttl_s: float, max_entries: int = 4096, clock: Callable[[], float] = time.monotonic
@@ -41,15 +42,21 @@ class TtlMemo(Generic[K, V]):
         entry = self._entries.get(key)
         return None if entry is None else entry[1]
 
-    def put(self, key: K, value: V) -> None:
-        """Remember a value (a zero TTL remembers nothing)."""
-        if self._ttl <= 0:
+    def put(self, key: K, value: V, ttl_s: float | None = None) -> None:
+        """Remember a value, for `ttl_s` instead of the memo's TTL when given (a TTL of zero or less
+        remembers nothing)."""
+        ttl = self._ttl if ttl_s is None else ttl_s
+        if ttl <= 0:
             return
         now = self._clock()
-        self._entries[key] = (now + self._ttl, now, value)
+        self._entries[key] = (now + ttl, now, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        """Entries held, expired ones not yet let go included."""
+        return len(self._entries)
 
     def drop(self, key: K) -> None:
         """Forget one key."""

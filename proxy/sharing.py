@@ -29,6 +29,7 @@ from proxy.catalog import EVENT_TYPES_VERSION, OwnCatalog
 from proxy.errors import UpstreamTimeout, UpstreamUnavailable
 from proxy.identity import ResourceMap
 from proxy.keys import ProxyKeys
+from proxy.localcache import TtlMemo
 from proxy.logs import get_logger
 from proxy.upstream import VERSION_HEADER, CalcomClient
 from proxy.upstream_budget import upstream_priority
@@ -49,6 +50,14 @@ def calendar_of(event_type: Mapping[str, Any]) -> str | None:
     return f"usr:{owner}" if isinstance(owner, int) and not isinstance(owner, bool) else None
 
 
+def fresh_entry(raw: bytes | str, now_ms: float) -> tuple[str, int] | None:
+    """A shared entry `<resource>|<expires ms>` as (resource, expiry), or None when stale or malformed."""
+    resource, _, expires = (raw.decode() if isinstance(raw, bytes) else raw).partition("|")
+    if not expires.isdigit() or int(expires) <= now_ms:
+        return None
+    return resource, int(expires)
+
+
 @dataclass
 class Sharing:
     """Learns and shares event type -> calendar; fills `resources.learned`."""
@@ -60,27 +69,25 @@ class Sharing:
     catalog: OwnCatalog
     clock: Callable[[], float] = time.time
     ttl_s: float = LEARNED_TTL_S
-    _checked: dict[int, float] = field(default_factory=dict, init=False)
+    # Event types not to ask about again before their entry expires (learned, or asked a minute ago).
+    _checked: TtlMemo[int, bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Callers choose the ids they ask about (unknown ones included): bounded; forgetting one only means
+        # asking Cal.com again.
+        self._checked = TtlMemo(RETRY_S, max_entries=MAX_CHECKED, clock=self.clock)
 
     async def learn(self, event_type_id: int, credentials: Mapping[str, str]) -> str:
         """The event type's resource, learned first when not known (or known too long ago)."""
         if event_type_id in self.resources.groups:
             return self.resources.resource_for(event_type_id)
         now = self.clock()
-        if now < self._checked.get(event_type_id, 0.0):
+        if self._checked.get(event_type_id):
             return self.resources.resource_for(event_type_id)
         learned = await self._shared(event_type_id, now) or await self._ask(event_type_id, credentials, now)
         if learned is not None:
             self.resources.learned[event_type_id] = learned
         return self.resources.resource_for(event_type_id)
-
-    def _retry_later(self, event_type_id: int, now: float) -> None:
-        # Callers choose the ids they ask about (unknown ones included): the retry times are bounded.
-        if len(self._checked) >= MAX_CHECKED:
-            self._checked = {k: v for k, v in self._checked.items() if v > now}
-            if len(self._checked) >= MAX_CHECKED:
-                self._checked.clear()  # forgetting only means asking Cal.com again
-        self._checked[event_type_id] = now + RETRY_S
 
     async def calendars(self) -> set[str]:
         """Every resource learned and still fresh, by this process or any other (for operators' checks)."""
@@ -91,9 +98,9 @@ class Sharing:
         except STORE_ERRORS:
             return found
         for raw in shared.values():
-            resource, _, expires = (raw.decode() if isinstance(raw, bytes) else raw).partition("|")
-            if expires.isdigit() and int(expires) > now_ms:
-                found.add(resource)
+            entry = fresh_entry(raw, now_ms)
+            if entry is not None:
+                found.add(entry[0])
         return found
 
     async def _shared(self, event_type_id: int, now: float) -> str | None:
@@ -102,12 +109,11 @@ class Sharing:
             raw = await self.redis.hget(self.keys.sharing(), str(event_type_id))
         except STORE_ERRORS:
             return None
-        if raw is None:
+        entry = None if raw is None else fresh_entry(raw, now * 1000)
+        if entry is None:
             return None
-        resource, _, expires = (raw.decode() if isinstance(raw, bytes) else raw).partition("|")
-        if not expires.isdigit() or int(expires) <= now * 1000:
-            return None
-        self._checked[event_type_id] = min(now + self.ttl_s, int(expires) / 1000)
+        resource, expires_ms = entry
+        self._checked.put(event_type_id, True, min(self.ttl_s, expires_ms / 1000 - now))
         return resource
 
     async def _ask(self, event_type_id: int, credentials: Mapping[str, str], now: float) -> str | None:
@@ -116,7 +122,7 @@ class Sharing:
             if event_type is None:
                 continue
             learned = calendar_of(event_type) or f"et:{event_type_id}"
-            self._checked[event_type_id] = now + self.ttl_s
+            self._checked.put(event_type_id, True, self.ttl_s)
             expires = int((now + self.ttl_s) * 1000)
             try:
                 await self.redis.hset(self.keys.sharing(), str(event_type_id), f"{learned}|{expires}")
@@ -124,7 +130,7 @@ class Sharing:
                 log.warning("sharing_not_stored", error=type(exc).__name__)
             log.info("calendar_learned", event_type=event_type_id, resource=learned)
             return learned
-        self._retry_later(event_type_id, now)
+        self._checked.put(event_type_id, True)  # asked again after RETRY_S
         log.warning("calendar_not_learned", event_type=event_type_id)
         return None
 

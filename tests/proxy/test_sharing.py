@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import fakeredis
 import pytest
 
 from proxy.errors import UpstreamUnavailable
 from proxy.identity import ResourceMap
+from proxy.keys import ProxyKeys
 from proxy.sharing import MAX_CHECKED, RETRY_S, Sharing, calendar_of
 from proxy.upstream import CalcomClient
 from tests.proxy.conftest import StackFactory
@@ -85,16 +87,37 @@ async def test_when_cal_com_cannot_tell_the_event_type_is_held_alone_and_asked_a
     assert await sharing.learn(1001, {}) == "et:1001"
     monkeypatch.setattr(CalcomClient, "get_own", real)
     assert await sharing.learn(1001, {}) == "et:1001", "not asked again within the minute"
-    sharing._checked[1001] = 0.0  # the minute has passed (here and in the catalogue's memory)
+    sharing._checked.drop(1001)  # the minute has passed (here and in the catalogue's memory)
     sharing.catalog._cache.clear()
     assert await sharing.learn(1001, {}) == "usr:1"
 
 
-def test_the_retry_times_stay_bounded_whatever_ids_callers_send() -> None:
+class NoCatalog:
+    """calproxy's own key learns nothing (Cal.com down, or no key)."""
+
+    async def event_type(self, event_type_id: int) -> None:
+        return None
+
+
+async def test_the_retry_times_stay_bounded_whatever_ids_callers_send() -> None:
     """Callers choose the event type ids they ask about; the ids not learned are retried after a minute,
     and remembering that must not grow without end."""
-    sharing = Sharing(None, None, None, ResourceMap({}), None, clock=lambda: 0.0)  # type: ignore[arg-type]
+    now = [0.0]
+    redis = fakeredis.FakeAsyncRedis()
+    sharing = Sharing(
+        None,
+        redis,
+        ProxyKeys("calproxy"),
+        ResourceMap({}),
+        NoCatalog(),
+        clock=lambda: now[0],  # type: ignore[arg-type]
+    )
     for event_type_id in range(MAX_CHECKED + 500):
-        sharing._retry_later(event_type_id, 0.0)
+        assert await sharing.learn(event_type_id, {}) == f"et:{event_type_id}"
     assert len(sharing._checked) <= MAX_CHECKED
-    assert sharing._checked[MAX_CHECKED + 499] == RETRY_S
+    newest = MAX_CHECKED + 499
+    assert sharing._checked.get(newest), "the newest is kept"
+    now[0] = RETRY_S - 1
+    assert sharing._checked.get(newest)
+    now[0] = RETRY_S + 1
+    assert not sharing._checked.get(newest), "asked again after a minute"
