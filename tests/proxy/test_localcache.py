@@ -38,3 +38,14 @@ def test_the_oldest_go_first_and_a_zero_ttl_remembers_nothing() -> None:
     nothing: TtlMemo[int, int] = TtlMemo(0.0, clock=clock)
     nothing.put(1, 1)
     assert nothing.get(1) is None
+
+
+def test_one_entry_may_live_its_own_ttl() -> None:
+    clock = Clock()
+    memo: TtlMemo[str, int] = TtlMemo(3600.0, clock=clock)
+    memo.put("known", 1)
+    memo.put("unknown", 2, ttl_s=60.0)
+    memo.put("past", 3, ttl_s=-1.0)  # already over: remembered not at all
+    assert (len(memo), memo.get("past")) == (2, None)
+    clock.now += 61.0
+    assert (memo.get("known"), memo.get("unknown")) == (1, None)
